@@ -1,0 +1,124 @@
+/* frontend.h — genotypes and weights in, IR out.
+ *
+ * Genotype readers (DARTS `Genotype(...)` literals and the canonical JSON)
+ * produce a Genotype with a source Loc on every edge and concat entry, so
+ * later checks can still point at the file. lower_darts.c turns a Genotype
+ * plus a NetConfig into a Graph named exactly as the PyTorch reference model
+ * (quark0/darts cnn/model.py) names its state_dict. weights.c binds
+ * safetensors tensors to the graph's params by those names.
+ */
+#ifndef NASC_FRONTEND_FRONTEND_H
+#define NASC_FRONTEND_FRONTEND_H
+
+#include "ir/ir.h"
+
+/* ---- genotype.c: the in-memory genotype ---- */
+typedef struct GenoEdge {
+    const char *op; /* primitive name as written, e.g. "sep_conv_3x3" */
+    int input;      /* 0 = preprocess0 (cell k-2), 1 = preprocess1, j>=2 node j */
+    Loc loc;        /* where the op name / tuple starts */
+    Loc input_loc;  /* where the input index is */
+} GenoEdge;
+
+typedef struct GenoCell {
+    GenoEdge *edges; /* 2 per node: edges 2i, 2i+1 feed node i+2 */
+    int nedge;
+    int *concat;     /* states concatenated to form the cell output */
+    Loc *concat_loc;
+    int nconcat;
+    Loc loc;
+} GenoCell;
+
+typedef struct Genotype {
+    const char *name; /* assignment name, or NULL */
+    GenoCell normal, reduce;
+    Loc loc;
+} Genotype;
+
+/* darts_ops.c: the DARTS primitive table (none, max_pool_3x3, ...). */
+typedef enum DartsKind {
+    DK_NONE, DK_MAXPOOL, DK_AVGPOOL, DK_SKIP, DK_SEPCONV, DK_DILCONV, DK_CONV7x1_1x7
+} DartsKind;
+typedef struct DartsOp {
+    const char *name;
+    DartsKind kind;
+    int kernel, pad, dilation;
+} DartsOp;
+const DartsOp *fe_darts_op(const char *name); /* NULL if unknown */
+extern const DartsOp fe_darts_ops[];         /* terminated by {NULL} */
+
+/* Checks a parsed genotype: even number of edges >= 2 per cell, known ops,
+ * input indices in range, concat indices in range. Errors at the edge. */
+bool fe_genotype_check(const Genotype *g, Diag *d);
+
+/* genotype_py.c: a file of `NAME = Genotype(...)` assignments and aliases
+ * (`DARTS = DARTS_V2`), or one bare `Genotype(...)`. `want` selects a name;
+ * NULL is fine when the file holds exactly one genotype. */
+bool fe_parse_darts_text(Arena *a, const char *file, const char *text, size_t len,
+                         const char *want, Genotype *out, Diag *d);
+/* All genotypes in the text, in order (aliases resolved, each named). */
+int fe_parse_darts_all(Arena *a, const char *file, const char *text, size_t len,
+                       Genotype **out, Diag *d);
+/* Prints the literal as DARTS prints it (lists for concat). */
+char *fe_genotype_to_literal(Arena *a, const Genotype *g);
+
+/* genotype_json.c: the canonical JSON form (docs/genotype-json.md). */
+bool fe_parse_genotype_json(Arena *a, const char *file, const char *text, size_t len,
+                            Genotype *out, Diag *d);
+char *fe_genotype_to_json(Arena *a, const Genotype *g);
+
+/* Reads `path` (JSON if its first non-blank byte is '{', else literal). */
+bool fe_load_genotype(Arena *a, const char *path, const char *want, Genotype *out,
+                      Diag *d);
+/* Whole file into arena memory, NUL-terminated; error names the path. */
+char *fe_read_file(Arena *a, const char *path, size_t *len, Diag *d);
+
+/* ---- lower_darts.c: macro networks ---- */
+typedef enum NetKind { NET_CIFAR, NET_IMAGENET } NetKind;
+typedef struct NetConfig {
+    NetKind kind;
+    int C, layers, classes;
+    int in_h, in_w; /* input spatial size */
+    bool auxiliary; /* expect auxiliary_head.* weights (unused in eval) */
+} NetConfig;
+
+/* Fills the defaults of the DARTS papers: cifar C=36 layers=20 classes=10
+ * 32x32; imagenet C=48 layers=14 classes=1000 224x224. */
+void fe_netconfig_default(NetConfig *c, NetKind k);
+Graph *fe_lower_darts(Arena *a, const Genotype *g, const NetConfig *cfg, Diag *d);
+
+/* ---- safetensors.c / weights.c ---- */
+typedef enum StDType { ST_F32, ST_F16, ST_BF16, ST_F64, ST_I64, ST_I32, ST_OTHER } StDType;
+typedef struct StTensor {
+    const char *name;
+    StDType dtype;
+    int rank;
+    int64_t shape[8];
+    uint64_t begin, end; /* byte offsets into the data section */
+} StTensor;
+typedef struct SafeTensors {
+    const char *path;
+    unsigned char *data; /* data section (after the header) */
+    uint64_t data_len;
+    StTensor *t;
+    int nt;
+} SafeTensors;
+
+/* Reads and validates a whole file: header length within the file and
+ * <= 100 MB, JSON header well formed, known dtypes, offsets in bounds, not
+ * overlapping, sized dtype*numel. Errors name the path and tensor. */
+bool fe_safetensors_load(Arena *a, const char *path, SafeTensors *st, Diag *d);
+/* Converts tensor i to f32 (F16/BF16/F64 converted) into dst[numel]. */
+bool fe_safetensors_to_f32(const SafeTensors *st, int i, float *dst, Diag *d);
+
+/* Binds every OP_PARAM of g to the tensor of the same name (a "module."
+ * prefix accepted). Reports every missing, unexpected or wrongly shaped
+ * tensor by name; `num_batches_tracked` may be present or missing.
+ * `ignore_prefix` (may be NULL): tensors under it are accepted and unused. */
+bool fe_bind_weights(Graph *g, const SafeTensors *st, const char *ignore_prefix, Diag *d);
+/* Deterministic initialisation from `seed` and each param's name:
+ * conv/linear weights uniform(+-1/sqrt(fan_in)), BN gamma ~ 1, beta ~ 0,
+ * running mean/var non-trivial but fixed. Independent of param order. */
+void fe_init_weights(Graph *g, uint64_t seed);
+
+#endif

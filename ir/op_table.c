@@ -1,0 +1,100 @@
+/* op_table.c — ops.def expanded into op_info[], plus the attribute schema.
+ *
+ * The attribute schema lists each attr struct's fields by name so that the
+ * textual IR printer and parser are generic: adding an op with an existing
+ * attr kind needs no printer/parser change.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+const OpInfo op_info[NOP] = {
+    [OP_NONE] = {"<dead>", 0, 0, AK_NONE, 0, NULL},
+#define OP(E, l, nmin, nmax, ak, fl) [OP_##E] = {#l, nmin, nmax, AK_##ak, fl, infer_##l},
+#include "ops.def"
+#undef OP
+};
+
+/* Short aliases so F(kind, field, ...) can name the struct of each kind. */
+typedef Conv2dAttrs conv_t;
+typedef Pool2dAttrs pool_t;
+typedef BnAttrs bn_t;
+typedef CropAttrs crop_t;
+typedef ZeroAttrs zero_t;
+#define F(T, m, cnt, ty) {#m, offsetof(T##_t, m), cnt, ty}
+
+/* All attr structs sit at offset 0 of the Attrs union. */
+static const AttrField none_fields[] = {{NULL, 0, 0, AF_INT}};
+static const AttrField conv_fields[] = {
+    F(conv, stride, 2, AF_INT), F(conv, pad, 4, AF_INT), F(conv, dilation, 2, AF_INT),
+    F(conv, groups, 1, AF_INT), {NULL, 0, 0, AF_INT}};
+static const AttrField pool_fields[] = {
+    F(pool, kernel, 2, AF_INT), F(pool, stride, 2, AF_INT), F(pool, pad, 4, AF_INT),
+    F(pool, count_include_pad, 1, AF_INT), {NULL, 0, 0, AF_INT}};
+static const AttrField bn_fields[] = {F(bn, eps, 1, AF_FLOAT), {NULL, 0, 0, AF_INT}};
+static const AttrField crop_fields[] = {
+    F(crop, top, 1, AF_INT), F(crop, left, 1, AF_INT), {NULL, 0, 0, AF_INT}};
+static const AttrField zero_fields[] = {F(zero, stride, 1, AF_INT), {NULL, 0, 0, AF_INT}};
+#undef F
+
+static const AttrField *const fields_by_kind[NAK] = {
+    [AK_NONE] = none_fields, [AK_CONV] = conv_fields, [AK_POOL] = pool_fields,
+    [AK_BN] = bn_fields,     [AK_CROP] = crop_fields, [AK_ZERO] = zero_fields,
+};
+
+_Static_assert(sizeof op_info / sizeof op_info[0] == NOP, "op_info out of sync with ops.def");
+_Static_assert(sizeof fields_by_kind / sizeof fields_by_kind[0] == NAK, "attr schema incomplete");
+
+const AttrField *attr_fields(AttrKind k)
+{
+    NASC_ASSERT(k >= 0 && k < NAK && fields_by_kind[k]);
+    return fields_by_kind[k];
+}
+
+Op op_by_name(const char *name, size_t len)
+{
+    for (int op = 1; op < NOP; op++)
+        if (strlen(op_info[op].name) == len && memcmp(op_info[op].name, name, len) == 0)
+            return (Op)op;
+    return OP_NONE;
+}
+
+/* ---- helpers for the shape rules ---- */
+
+static const char *node_opname(const Node *n)
+{
+    return op_info[n->op].name;
+}
+
+bool need_rank(const Graph *g, const Node *n, uint32_t i, int rank, Diag *d)
+{
+    const Shape *s = in_shape(g, n, i);
+    if (s->rank == rank)
+        return true;
+    char buf[96];
+    diag_error(d, n->loc, "%s: operand %u must have rank %d, got %s", node_opname(n), i, rank,
+               shape_str(s, buf, sizeof buf));
+    return false;
+}
+
+bool need_shape(const Graph *g, const Node *n, uint32_t i, const Shape *s, Diag *d)
+{
+    const Shape *have = in_shape(g, n, i);
+    if (shape_eq(have, s))
+        return true;
+    char a[96], b[96];
+    const char *name = g->vals[n->in[i]].name;
+    diag_error(d, n->loc, "%s: operand %u%s%s%s has shape %s, expected %s", node_opname(n), i,
+               name ? " '" : "", name ? name : "", name ? "'" : "", shape_str(have, a, sizeof a),
+               shape_str(s, b, sizeof b));
+    return false;
+}
+
+int64_t window_out(int64_t in, int pad_lo, int pad_hi, int k, int stride, int dil)
+{
+    int64_t span = (int64_t)dil * (k - 1) + 1;
+    int64_t room = in + pad_lo + pad_hi - span;
+    if (room < 0 || stride <= 0)
+        return 0;
+    return room / stride + 1;
+}

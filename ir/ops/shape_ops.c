@@ -1,0 +1,65 @@
+/* shape_ops.c — shape rules of ops that move data without arithmetic:
+ * param, concat (channels), crop (x[:, :, top:, left:]) and zero
+ * (zeros shaped like x[:, :, ::s, ::s], DARTS' Zero op). */
+#include "../internal.h"
+
+bool infer_param(const Graph *g, const Node *n, Shape *out, Diag *d)
+{
+    (void)d;
+    *out = g->vals[n->out].shape; /* a param's shape is given, not derived */
+    return true;
+}
+
+bool infer_concat(const Graph *g, const Node *n, Shape *out, Diag *d)
+{
+    if (!need_rank(g, n, 0, 4, d))
+        return false;
+    Shape s = *in_shape(g, n, 0);
+    for (uint32_t i = 1; i < n->nin; i++) {
+        if (!need_rank(g, n, i, 4, d))
+            return false;
+        const Shape *x = in_shape(g, n, i);
+        if (x->d[0] != s.d[0] || x->d[2] != s.d[2] || x->d[3] != s.d[3]) {
+            char a[96], b[96];
+            diag_error(d, n->loc, "concat: operand %u has shape %s, not concatenable with %s",
+                       i, shape_str(x, a, sizeof a), shape_str(in_shape(g, n, 0), b, sizeof b));
+            return false;
+        }
+        s.d[1] += x->d[1];
+    }
+    *out = s;
+    return true;
+}
+
+bool infer_crop(const Graph *g, const Node *n, Shape *out, Diag *d)
+{
+    if (!need_rank(g, n, 0, 4, d))
+        return false;
+    const CropAttrs *a = &n->attrs.crop;
+    Shape s = *in_shape(g, n, 0);
+    if (a->top < 0 || a->left < 0 || a->top >= s.d[2] || a->left >= s.d[3]) {
+        diag_error(d, n->loc, "crop: offsets %d,%d out of range for %lldx%lld", a->top,
+                   a->left, (long long)s.d[2], (long long)s.d[3]);
+        return false;
+    }
+    s.d[2] -= a->top;
+    s.d[3] -= a->left;
+    *out = s;
+    return true;
+}
+
+bool infer_zero(const Graph *g, const Node *n, Shape *out, Diag *d)
+{
+    if (!need_rank(g, n, 0, 4, d))
+        return false;
+    int s = n->attrs.zero.stride;
+    if (s < 1) {
+        diag_error(d, n->loc, "zero: stride must be >= 1");
+        return false;
+    }
+    Shape x = *in_shape(g, n, 0);
+    x.d[2] = (x.d[2] - 1) / s + 1;
+    x.d[3] = (x.d[3] - 1) / s + 1;
+    *out = x;
+    return true;
+}

@@ -1,0 +1,67 @@
+/* cli.h — shared pieces of the nasc command-line tool (tools/ only).
+ *
+ * The CLI is the one place that prints diagnostics and chooses exit codes:
+ * 0 success, 1 bad input or failed work, 2 bad usage.
+ */
+#ifndef NASC_TOOLS_CLI_H
+#define NASC_TOOLS_CLI_H
+
+#include "frontend/frontend.h"
+
+/* Options shared by the verbs that build a network. */
+typedef struct NetArgs {
+    const char *genotype_path;
+    const char *genotype_name; /* --genotype */
+    NetConfig cfg;
+    const char *weights;       /* --weights, or NULL for seeded init */
+    uint64_t seed;             /* --seed (default 0) */
+} NetArgs;
+
+/* cli_args.c: parses a common network option at argv[*i] (advancing *i
+ * past its value). Returns 1 if consumed, 0 if not a network option, -1
+ * after printing a usage error. */
+int cli_net_option(NetArgs *na, int argc, char **argv, int *i);
+/* Defaults for the --net named anywhere in argv. */
+void cli_net_defaults(NetArgs *na, int argc, char **argv);
+/* Parses "HxW". */
+bool cli_parse_hw(const char *s, int *h, int *w);
+/* For an option "--x=v" or "--x v": value, or NULL after a usage error. */
+const char *cli_value(int argc, char **argv, int *i, const char *opt);
+bool cli_is_opt(const char *arg, const char *opt);
+
+/* cli_build.c: genotype -> graph with weights bound (or seeded). */
+Graph *cli_build_net(Arena *a, const NetArgs *na, Genotype *geno_out, Diag *d);
+/* Describes where the weights came from, for banners and reports. */
+const char *cli_weights_note(Arena *a, const NetArgs *na);
+
+/* cli_io.c: all-or-nothing output files. A CliOut writes into a temp file
+ * beside `path`; cli_out_commit renames every open one into place, and
+ * cli_out_abort removes them, so no partial output is ever left behind. */
+typedef struct CliOut {
+    const char *path;
+    char *tmp;
+    FILE *f;
+} CliOut;
+
+bool cli_out_open(CliOut *o, const char *path, Diag *d);
+bool cli_out_commit(CliOut *outs, int n, Diag *d);
+void cli_out_abort(CliOut *outs, int n);
+/* Reads exactly `n` floats from a raw little-endian f32 file. */
+bool cli_read_f32(const char *path, float *dst, size_t n, Diag *d);
+
+/* Parses the net options plus a verb's own (`own` returns 1 consumed, 0
+ * unknown, -1 error; may be NULL). Returns 0, or an exit status. */
+int cli_parse_net_cmd(int argc, char **argv, NetArgs *na, void *ctx,
+                      int (*own)(void *ctx, int argc, char **argv, int *i));
+
+/* Verbs. argv[0] is the verb; a and d live for the verb's duration. */
+typedef int (*VerbFn)(int argc, char **argv, Arena *a, Diag *d);
+int cmd_compile(int argc, char **argv, Arena *a, Diag *d);
+int cmd_run(int argc, char **argv, Arena *a, Diag *d);
+int cmd_inspect(int argc, char **argv, Arena *a, Diag *d);
+int cmd_convert(int argc, char **argv, Arena *a, Diag *d);
+
+/* Prints diagnostics and returns 1 if d holds errors (else 0). */
+int cli_report(Diag *d);
+
+#endif

@@ -1,0 +1,166 @@
+/* cli_args.c — option parsing shared by the verbs that build networks. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool cli_is_opt(const char *arg, const char *opt)
+{
+    size_t n = strlen(opt);
+    return strncmp(arg, opt, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+}
+
+const char *cli_value(int argc, char **argv, int *i, const char *opt)
+{
+    const char *eq = strchr(argv[*i], '=');
+    if (eq && strncmp(argv[*i], opt, strlen(opt)) == 0)
+        return eq + 1;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "nasc: error: option %s needs a value\n", opt);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static bool parse_int_arg(const char *opt, const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "nasc: error: %s expects an integer in %ld..%ld, got '%s'\n", opt, lo,
+                hi, s);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+bool cli_parse_hw(const char *s, int *h, int *w)
+{
+    char *end;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    if (errno || end == s || (*end != 'x' && *end != 'X'))
+        return false;
+    const char *rest = end + 1;
+    long b = strtol(rest, &end, 10);
+    if (errno || end == rest || *end || a < 1 || b < 1 || a > 16384 || b > 16384)
+        return false;
+    *h = (int)a;
+    *w = (int)b;
+    return true;
+}
+
+/* Returns the --net kind named in argv (default cifar); a bad value is
+ * reported when the option itself is parsed. */
+static NetKind scan_net_kind(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--net") == 0 && i + 1 < argc)
+            v = argv[i + 1];
+        else if (strncmp(argv[i], "--net=", 6) == 0)
+            v = argv[i] + 6;
+        if (v && strcmp(v, "imagenet") == 0)
+            return NET_IMAGENET;
+    }
+    return NET_CIFAR;
+}
+
+/* --net picks the macro defaults before any option is applied, so --C,
+ * --layers, ... win wherever they stand on the command line. */
+void cli_net_defaults(NetArgs *na, int argc, char **argv)
+{
+    memset(na, 0, sizeof *na);
+    fe_netconfig_default(&na->cfg, scan_net_kind(argc, argv));
+}
+
+int cli_net_option(NetArgs *na, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *v;
+    NetConfig *c = &na->cfg;
+    struct { const char *opt; int *dst; long lo, hi; } ints[] = {
+        {"--C", &c->C, 2, 4096},
+        {"--layers", &c->layers, 1, 1000},
+        {"--classes", &c->classes, 1, 1000000},
+    };
+    for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++) {
+        if (!cli_is_opt(a, ints[k].opt))
+            continue;
+        if (!(v = cli_value(argc, argv, i, ints[k].opt)))
+            return -1;
+        return parse_int_arg(ints[k].opt, v, ints[k].lo, ints[k].hi, ints[k].dst) ? 1 : -1;
+    }
+    if (cli_is_opt(a, "--net")) {
+        if (!(v = cli_value(argc, argv, i, "--net")))
+            return -1;
+        if (strcmp(v, "cifar") && strcmp(v, "imagenet")) {
+            fprintf(stderr, "nasc: error: --net expects cifar or imagenet, got '%s'\n", v);
+            return -1;
+        }
+        return 1; /* applied by cli_net_defaults */
+    }
+    if (cli_is_opt(a, "--input")) {
+        if (!(v = cli_value(argc, argv, i, "--input")))
+            return -1;
+        if (!cli_parse_hw(v, &c->in_h, &c->in_w)) {
+            fprintf(stderr, "nasc: error: --input expects HxW (e.g. 32x32), got '%s'\n", v);
+            return -1;
+        }
+        return 1;
+    }
+    if (cli_is_opt(a, "--genotype")) {
+        na->genotype_name = cli_value(argc, argv, i, "--genotype");
+        return na->genotype_name ? 1 : -1;
+    }
+    if (cli_is_opt(a, "--weights")) {
+        na->weights = cli_value(argc, argv, i, "--weights");
+        return na->weights ? 1 : -1;
+    }
+    if (cli_is_opt(a, "--seed")) {
+        int seed;
+        if (!(v = cli_value(argc, argv, i, "--seed")) ||
+            !parse_int_arg("--seed", v, 0, 2147483647, &seed))
+            return -1;
+        na->seed = (uint64_t)seed;
+        return 1;
+    }
+    if (strcmp(a, "--auxiliary") == 0) {
+        c->auxiliary = true;
+        return 1;
+    }
+    return 0;
+}
+
+static int usage_error(const char *verb, const char *arg)
+{
+    fprintf(stderr, "nasc %s: error: unexpected argument '%s' (see nasc --help)\n", verb, arg);
+    return 2;
+}
+
+/* Parses the net options plus the verb's own (`own` returns 1 consumed,
+ * 0 unknown, -1 error). Returns 0 or an exit status. */
+int cli_parse_net_cmd(int argc, char **argv, NetArgs *na, void *ctx,
+                         int (*own)(void *ctx, int argc, char **argv, int *i))
+{
+    cli_net_defaults(na, argc, argv);
+    for (int i = 1; i < argc; i++) {
+        int r = cli_net_option(na, argc, argv, &i);
+        if (r == 0 && own)
+            r = own(ctx, argc, argv, &i);
+        if (r < 0)
+            return 2;
+        if (r == 1)
+            continue;
+        if (argv[i][0] == '-' || na->genotype_path)
+            return usage_error(argv[0], argv[i]);
+        na->genotype_path = argv[i];
+    }
+    if (!na->genotype_path) {
+        fprintf(stderr, "nasc %s: error: no genotype file given\n", argv[0]);
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,197 @@
+/* nasc.c — the command-line driver: verbs compile, run, inspect, convert.
+ *
+ * Each verb parses its options, runs the library pipeline (frontend ->
+ * ir -> codegen / runtime) with one Arena and one Diag, prints the
+ * diagnostics, and returns the exit status. Only this folder exits.
+ */
+#include "cli.h"
+#include "codegen/codegen.h"
+#include "runtime/interp.h"
+
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: nasc <verb> [options]\n"
+    "\n"
+    "verbs:\n"
+    "  compile GENOTYPE [net options] [--weights W] [--name NAME] [--emit=c|ir] -o OUT\n"
+    "        compile to OUT (NAME.c; NAME.h is written beside it), or print/write the IR\n"
+    "  run GENOTYPE [net options] [--weights W] [--in FILE] [--out FILE] [--trace DIR] [--top K]\n"
+    "        run the reference interpreter; --in is raw f32 NCHW (default: seeded input)\n"
+    "  inspect GENOTYPE [net options]\n"
+    "        parameters, multiply-adds, per-cell table, workspace bytes\n"
+    "  convert GENOTYPE [--genotype NAME] [--to json|literal] [-o OUT]\n"
+    "        rewrite a genotype in the canonical JSON (default) or the DARTS literal\n"
+    "\n"
+    "net options:\n"
+    "  --genotype NAME     pick NAME from a file of NAME = Genotype(...) lines\n"
+    "  --net cifar|imagenet  macro network (default cifar)\n"
+    "  --C N --layers N --classes N --input HxW\n"
+    "                      defaults: cifar 36/20/10/32x32, imagenet 48/14/1000/224x224\n"
+    "  --auxiliary         the weights carry an auxiliary head (accepted, unused in eval)\n"
+    "  --weights W         safetensors with the PyTorch state_dict names\n"
+    "  --seed N            seed of the deterministic initialisation used without --weights\n";
+
+int cli_report(Diag *d)
+{
+    diag_print(d, stderr);
+    return d->nerr ? 1 : 0;
+}
+
+/* ---- compile ---- */
+
+typedef struct CompileOpts {
+    const char *out, *name, *emit;
+} CompileOpts;
+
+static int compile_option(void *ctx, int argc, char **argv, int *i)
+{
+    CompileOpts *o = ctx;
+    const char **dst = NULL;
+    const char *opt = argv[*i];
+    if (strcmp(opt, "-o") == 0)
+        dst = &o->out;
+    else if (cli_is_opt(opt, "--name"))
+        dst = &o->name, opt = "--name";
+    else if (cli_is_opt(opt, "--emit"))
+        dst = &o->emit, opt = "--emit";
+    if (!dst)
+        return 0;
+    *dst = cli_value(argc, argv, i, opt);
+    return *dst ? 1 : -1;
+}
+
+static bool valid_c_name(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
+              (*s >= '0' && *s <= '9')))
+            return false;
+    return true;
+}
+
+static int emit_ir(Graph *g, const char *out, Diag *d)
+{
+    if (!out) {
+        ir_print(g, stdout);
+        return 0;
+    }
+    CliOut o;
+    if (!cli_out_open(&o, out, d))
+        return cli_report(d);
+    ir_print(g, o.f);
+    cli_out_commit(&o, 1, d);
+    return cli_report(d);
+}
+
+/* "dir/net.c" -> "dir/net.h"; the .c must end in ".c". */
+static char *header_path(Arena *a, const char *c_path)
+{
+    size_t n = strlen(c_path);
+    if (n < 3 || strcmp(c_path + n - 2, ".c") != 0)
+        return NULL;
+    char *h = arena_strdup(a, c_path);
+    h[n - 1] = 'h';
+    return h;
+}
+
+static int emit_c(Arena *a, Graph *g, const NetArgs *na, const Genotype *geno,
+                  const CompileOpts *o, Diag *d)
+{
+    char *hpath = header_path(a, o->out);
+    if (!hpath) {
+        fprintf(stderr, "nasc compile: error: -o must name a .c file, got '%s'\n", o->out);
+        return 2;
+    }
+    const char *slash = strrchr(hpath, '/');
+    const NetConfig *c = &na->cfg;
+    CgOptions opt = {
+        .name = o->name,
+        .header_name = slash ? slash + 1 : hpath,
+        .banner = arena_printf(a, "genotype: %s (%s)\nnetwork: %s C=%d layers=%d classes=%d "
+                               "input=%dx%d\n%s", geno->name ? geno->name : "unnamed",
+                               na->genotype_path, c->kind == NET_CIFAR ? "NetworkCIFAR"
+                               : "NetworkImageNet", c->C, c->layers, c->classes, c->in_h,
+                               c->in_w, cli_weights_note(a, na)),
+    };
+    CliOut outs[2];
+    if (!cli_out_open(&outs[0], o->out, d))
+        return cli_report(d);
+    if (!cli_out_open(&outs[1], hpath, d)) {
+        cli_out_abort(outs, 1);
+        return cli_report(d);
+    }
+    if (!cg_emit_c(g, &opt, outs[0].f, outs[1].f, d)) {
+        cli_out_abort(outs, 2);
+        return cli_report(d);
+    }
+    cli_out_commit(outs, 2, d);
+    return cli_report(d);
+}
+
+int cmd_compile(int argc, char **argv, Arena *a, Diag *d)
+{
+    NetArgs na;
+    CompileOpts o = {NULL, "net", "c"};
+    int rc = cli_parse_net_cmd(argc, argv, &na, &o, compile_option);
+    if (rc)
+        return rc;
+    if (strcmp(o.emit, "c") && strcmp(o.emit, "ir")) {
+        fprintf(stderr, "nasc compile: error: --emit expects c or ir, got '%s'\n", o.emit);
+        return 2;
+    }
+    if (!valid_c_name(o.name)) {
+        fprintf(stderr, "nasc compile: error: --name must be a C identifier, got '%s'\n",
+                o.name);
+        return 2;
+    }
+    if (strcmp(o.emit, "c") == 0 && !o.out) {
+        fprintf(stderr, "nasc compile: error: no output file (use -o NAME.c)\n");
+        return 2;
+    }
+    Genotype geno;
+    Graph *g = cli_build_net(a, &na, &geno, d);
+    if (!g)
+        return cli_report(d);
+    if (strcmp(o.emit, "ir") == 0)
+        return emit_ir(g, o.out, d);
+    return emit_c(a, g, &na, &geno, &o, d);
+}
+
+/* Runs one verb with a fresh arena and diagnostics, freed afterwards. */
+static int run_verb(VerbFn fn, int argc, char **argv)
+{
+    Arena a;
+    Diag d;
+    arena_init(&a);
+    diag_init(&d);
+    int rc = fn(argc, argv, &a, &d);
+    diag_free(&d);
+    arena_free_all(&a);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *verb;
+        VerbFn fn;
+    } verbs[] = {
+        {"compile", cmd_compile},
+        {"run", cmd_run},
+        {"inspect", cmd_inspect},
+        {"convert", cmd_convert},
+    };
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strcmp(argv[1], verbs[i].verb) == 0)
+            return run_verb(verbs[i].fn, argc - 1, argv + 1);
+    fprintf(stderr, "nasc: error: unknown verb '%s' (see nasc --help)\n", argv[1]);
+    return 2;
+}
