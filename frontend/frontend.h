@@ -117,7 +117,7 @@ bool fe_safetensors_to_f32(const SafeTensors *st, int i, float *dst, Diag *d);
  * `ignore_prefix` (may be NULL): tensors under it are accepted and unused. */
 bool fe_bind_weights(Graph *g, const SafeTensors *st, const char *ignore_prefix, Diag *d);
 /* Deterministic initialisation from `seed` and each param's name:
- * conv/linear weights uniform(+-1/sqrt(fan_in)), BN gamma ~ 1, beta ~ 0,
+ * conv/linear weights He-uniform(+-sqrt(6/fan_in)), BN gamma ~ 1, beta ~ 0,
  * running mean/var non-trivial but fixed. Independent of param order. */
 void fe_init_weights(Graph *g, uint64_t seed);
 

@@ -1,0 +1,416 @@
+/* emit_c.c — IR to one dependency-free C file and its header.
+ *
+ * cg_emit_c checks the graph, plans the workspace (plan_memory), emits the
+ * body of NAME_run node by node into memory (emit_c_ops.c, which records
+ * the weights and kernels it touches), and only then writes the header and
+ * the C file top-down. Nothing is written when a check fails. Every loop
+ * walks ids in order, so the same graph gives the same bytes.
+ */
+#include "internal.h"
+#include "passes/passes.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- operand names ---- */
+
+const char *cg_val(CgCtx *c, ValueId v)
+{
+    const Value *val = &c->g->vals[v];
+    if (val->flags & VAL_INPUT) {
+        c->used_input = true;
+        return "input";
+    }
+    if (val->producer && c->g->nodes[val->producer].op == OP_PARAM) {
+        if (!c->cname[v])
+            c->cname[v] = cg_unique_name(c, "w_", val->name, v, "");
+        return c->cname[v];
+    }
+    if (c->is_output[v]) {
+        c->used_output = true;
+        return "output";
+    }
+    NASC_ASSERT(c->offset[v] >= 0 && c->offset[v] % (int64_t)sizeof(float) == 0);
+    c->used_ws = true;
+    return arena_printf(&c->arena, "(ws + %lld)", (long long)(c->offset[v] / 4));
+}
+
+const char *cg_opt_operand(CgCtx *c, const Node *n, uint32_t i)
+{
+    return i < n->nin ? cg_val(c, n->in[i]) : "NULL";
+}
+
+void cg_use_kernel(CgCtx *c, CgKernel k)
+{
+    if (c->kernel_used[k])
+        return;
+    c->kernel_used[k] = true;
+    for (int i = 0; i < 2; i++)
+        if (cg_kernels[k].dep[i] >= 0)
+            cg_use_kernel(c, (CgKernel)cg_kernels[k].dep[i]);
+}
+
+/* ---- checks before anything is emitted ---- */
+
+static bool is_identifier(const char *s)
+{
+    if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return false;
+    return true;
+}
+
+static bool check_options(const CgOptions *o, const char *header, Diag *d)
+{
+    if (!is_identifier(o->name)) {
+        diag_error(d, (Loc){0}, "codegen: name '%s' is not a C identifier",
+                   o->name ? o->name : "(null)");
+        return false;
+    }
+    for (const char *p = header; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || *p == 0x7f) {
+            diag_error(d, (Loc){0}, "codegen: header name '%s' cannot be #included", header);
+            return false;
+        }
+    return true;
+}
+
+/* Every param bound to finite data, every tensor indexable with int. */
+static bool check_values(const Graph *g, Diag *d)
+{
+    bool ok = true;
+    for (ValueId v = 1; v < g->nval; v++) {
+        const Value *val = &g->vals[v];
+        int64_t n = shape_numel(&val->shape);
+        const char *what = val->name ? val->name : "(unnamed)";
+        if (n > INT_MAX) {
+            diag_error(d, val->loc, "codegen: tensor '%s' has %lld elements; emitted code "
+                       "indexes with int (at most %d)", what, (long long)n, INT_MAX);
+            ok = false;
+        }
+        if (!val->producer || g->nodes[val->producer].op != OP_PARAM)
+            continue;
+        if (!val->data) {
+            diag_error(d, val->loc, "codegen: param '%s' has no data bound", what);
+            ok = false;
+            continue;
+        }
+        for (int64_t i = 0; i < n; i++)
+            if (!isfinite(val->data[i])) {
+                diag_error(d, val->loc, "codegen: param '%s' element %lld is %s; weights "
+                           "must be finite", what, (long long)i,
+                           isnan(val->data[i]) ? "NaN" : "infinite");
+                ok = false;
+                break;
+            }
+    }
+    return ok;
+}
+
+static bool check_graph(const Graph *g, Diag *d)
+{
+    /* The emitters trust node order, operand counts and recorded shapes. */
+    if (!ir_verify(g, d))
+        return false;
+    if (g->ninput != 1 || g->noutput != 1) {
+        diag_error(d, (Loc){0}, "codegen: graph @%s has %u inputs and %u outputs; emitted "
+                   "C supports exactly one of each", g->name, g->ninput, g->noutput);
+        return false;
+    }
+    return check_values(g, d);
+}
+
+/* ---- the body ---- */
+
+/* Value numbers as print.c assigns them: inputs, then results in node order,
+ * so comments in the C file match `nasc-opt` output. */
+static void number_values(CgCtx *c)
+{
+    const Graph *g = c->g;
+    uint32_t next = 0;
+    for (uint32_t i = 0; i < g->ninput; i++)
+        c->num[g->inputs[i]] = next++;
+    for (NodeId n = 1; n < g->nnode; n++)
+        if (g->nodes[n].op != OP_NONE)
+            c->num[g->nodes[n].out] = next++;
+}
+
+static void operand_text(CgCtx *c, ValueId v)
+{
+    const char *name = c->g->vals[v].name;
+    if (name)
+        cg_buf_comment_text(&c->body, name);
+    else
+        cg_buf_printf(&c->body, "%%%u", c->num[v]);
+}
+
+/* "%<n> = <op> <operands> {attrs}  (<name>)", attrs from the IR schema. */
+static void node_comment(CgCtx *c, const Node *n)
+{
+    CgBuf *b = &c->body;
+    cg_buf_printf(b, "\n    /* %%%u = %s", c->num[n->out], op_info[n->op].name);
+    for (uint32_t i = 0; i < n->nin; i++) {
+        cg_buf_printf(b, i ? ", " : " ");
+        operand_text(c, n->in[i]);
+    }
+    const AttrField *f = attr_fields(op_info[n->op].attr_kind);
+    for (int i = 0; f[i].name; i++) {
+        const char *p = (const char *)&n->attrs + f[i].offset;
+        cg_buf_printf(b, "%s%s=", i ? ", " : " {", f[i].name);
+        if (f[i].type == AF_FLOAT) {
+            cg_buf_printf(b, "%.9g", (double)*(const float *)(const void *)p);
+            continue;
+        }
+        const int *iv = (const int *)(const void *)p;
+        for (int k = 0; k < f[i].count; k++)
+            cg_buf_printf(b, "%s%d", k ? "," : f[i].count > 1 ? "[" : "", iv[k]);
+        if (f[i].count > 1)
+            cg_buf_printf(b, "]");
+    }
+    if (f[0].name)
+        cg_buf_printf(b, "}");
+    if (c->g->vals[n->out].name) {
+        cg_buf_printf(b, "  (");
+        cg_buf_comment_text(b, c->g->vals[n->out].name);
+        cg_buf_printf(b, ")");
+    }
+    cg_buf_printf(b, " */\n");
+}
+
+/* The graph output when no node computes it (it is the input or a weight). */
+static void copy_output(CgCtx *c)
+{
+    ValueId v = c->g->outputs[0];
+    const Value *val = &c->g->vals[v];
+    if (val->producer && c->g->nodes[val->producer].op != OP_PARAM)
+        return;
+    const char *src = cg_val(c, v);
+    c->used_output = c->used_string = true;
+    cg_buf_printf(&c->body, "\n    /* the output is %s itself */\n", src);
+    cg_buf_printf(&c->body, "    memcpy(output, %s, %lld * sizeof *output);\n", src,
+                  (long long)shape_numel(&val->shape));
+}
+
+static bool emit_body(CgCtx *c)
+{
+    const Graph *g = c->g;
+    for (NodeId n = 1; n < g->nnode; n++) {
+        const Node *node = &g->nodes[n];
+        if (node->op == OP_NONE || (op_info[node->op].flags & OPF_PARAM))
+            continue; /* dead, or a weight: emitted as an array when used */
+        node_comment(c, node);
+        if (!cg_emit_node(c, n))
+            return false;
+    }
+    copy_output(c);
+    if (c->body.oom || c->decls.oom) {
+        diag_error(c->d, (Loc){0}, "codegen: out of memory while emitting @%s", g->name);
+        return false;
+    }
+    return true;
+}
+
+/* ---- writing the files ---- */
+
+static void write_comment_lines(FILE *f, const char *banner)
+{
+    CgBuf b = {0};
+    while (banner && *banner) {
+        const char *nl = strchr(banner, '\n');
+        size_t len = nl ? (size_t)(nl - banner) : strlen(banner);
+        char *line = malloc(len + 1);
+        NASC_ASSERT(line);
+        memcpy(line, banner, len);
+        line[len] = '\0';
+        b.len = 0;
+        cg_buf_printf(&b, " * ");
+        cg_buf_comment_text(&b, line);
+        free(line);
+        fprintf(f, "%s\n", b.oom ? " *" : b.p);
+        banner = nl ? nl + 1 : "";
+    }
+    cg_buf_free(&b);
+}
+
+static void write_file_comment(FILE *f, const char *file, const Graph *g, const char *banner,
+                               const char *what)
+{
+    CgBuf b = {0};
+    cg_buf_comment_text(&b, g->name);
+    fprintf(f, "/* %s - generated by nasc from graph @%s; do not edit.\n", file,
+            b.oom ? "?" : b.p);
+    cg_buf_free(&b);
+    write_comment_lines(f, banner);
+    fprintf(f, " *\n%s\n */\n", what);
+}
+
+static void write_dims(FILE *f, const char *up, const char *what, const Shape *s)
+{
+    static const char dim[4] = {'N', 'C', 'H', 'W'};
+    for (int i = 0; i < 4; i++)
+        fprintf(f, "#define %s_%s_%c %lld\n", up, what, dim[i], (long long)cg_dim(s, i));
+    fprintf(f, "#define %s_%s_SIZE %lld /* floats */\n", up, what,
+            (long long)shape_numel(s));
+}
+
+static char *upper_name(CgCtx *c, const char *name)
+{
+    char *up = arena_strdup(&c->arena, name);
+    for (char *p = up; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return up;
+}
+
+static void write_header(CgCtx *c, const CgOptions *o, const char *header, int64_t ws, FILE *f)
+{
+    const Graph *g = c->g;
+    char *up = upper_name(c, o->name);
+    write_file_comment(f, header, g, o->banner,
+                       " * Tensors are float32, NCHW, contiguous; dims past a tensor's rank\n"
+                       " * are 1 (a [N,K] output has C = K, H = W = 1).");
+    fprintf(f, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n", up, up);
+    write_dims(f, up, "INPUT", &g->vals[g->inputs[0]].shape);
+    write_dims(f, up, "OUTPUT", &g->vals[g->outputs[0]].shape);
+    fprintf(f, "#define %s_WORKSPACE_BYTES %lld\n", up, (long long)ws);
+    fprintf(f, "#define %s_WORKSPACE_ALIGN 64\n\n", up);
+    fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    fprintf(f,
+            "/* Runs the network: reads %s_INPUT_SIZE floats from input and writes\n"
+            " * %s_OUTPUT_SIZE floats to output. workspace is scratch memory of\n"
+            " * %s_WORKSPACE_BYTES bytes aligned to %s_WORKSPACE_ALIGN (when that\n"
+            " * size is 0, any aligned non-NULL pointer); its contents do not matter.\n"
+            " * The three buffers must not overlap. There is no global state, so calls\n"
+            " * with distinct workspaces may run concurrently. Returns 0, or -1 if\n"
+            " * workspace is NULL, -2 if it is misaligned (nothing is computed). */\n",
+            up, up, up, up);
+    fprintf(f, "int %s_run(const float *input, float *output, void *workspace);\n\n", o->name);
+    fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_H */\n", up);
+}
+
+static void write_weights(CgCtx *c, FILE *f)
+{
+    CgBuf b = {0};
+    char shape[128];
+    for (ValueId v = 1; v < c->g->nval; v++) {
+        if (!c->cname[v])
+            continue;
+        const Value *val = &c->g->vals[v];
+        b.len = 0;
+        cg_buf_printf(&b, "\n/* ");
+        cg_buf_comment_text(&b, val->name ? val->name : "(unnamed param)");
+        cg_buf_printf(&b, " %s */\nstatic const float %s[%lld] = {\n",
+                      shape_str(&val->shape, shape, sizeof shape), c->cname[v],
+                      (long long)shape_numel(&val->shape));
+        cg_buf_floats(&b, val->data, shape_numel(&val->shape));
+        cg_buf_printf(&b, "};\n");
+        if (b.oom)
+            break;
+        fwrite(b.p, 1, b.len, f);
+    }
+    if (b.oom)
+        diag_error(c->d, (Loc){0}, "codegen: out of memory while writing weights");
+    cg_buf_free(&b);
+}
+
+static void write_c(CgCtx *c, const CgOptions *o, const char *header, FILE *f)
+{
+    char *file = arena_printf(&c->arena, "%s.c", o->name);
+    for (int k = 0; k < NCK; k++)
+        if (c->kernel_used[k] && cg_kernels[k].needs_string)
+            c->used_string = true;
+    write_file_comment(f, file, c->g, o->banner,
+                       " * Dependency-free C99: no allocation, no libm, no stdio and no\n"
+                       " * mutable state; weights are static const arrays named after their\n"
+                       " * state_dict keys.");
+    fprintf(f, "#include <stddef.h>\n#include <stdint.h>\n");
+    if (c->used_string)
+        fprintf(f, "#include <string.h>\n");
+    fprintf(f, "\n#include \"%s\"\n", header);
+    write_weights(c, f);
+    if (c->decls.len)
+        fwrite(c->decls.p, 1, c->decls.len, f);
+    for (int k = 0; k < NCK; k++)
+        if (c->kernel_used[k])
+            fprintf(f, "\n%s", cg_kernels[k].src);
+
+    char *up = upper_name(c, o->name);
+    fprintf(f, "\nint %s_run(const float *input, float *output, void *workspace)\n{\n",
+            o->name);
+    if (c->used_ws)
+        fprintf(f, "    float *ws = (float *)workspace;\n\n");
+    if (!c->used_input)
+        fprintf(f, "    (void)input;\n");
+    if (!c->used_output)
+        fprintf(f, "    (void)output;\n");
+    fprintf(f, "    if (workspace == NULL)\n        return -1;\n");
+    fprintf(f, "    if (((uintptr_t)workspace & (uintptr_t)(%s_WORKSPACE_ALIGN - 1)) != 0)\n"
+               "        return -2;\n", up);
+    if (c->body.len)
+        fwrite(c->body.p, 1, c->body.len, f);
+    fprintf(f, "    return 0;\n}\n");
+}
+
+/* ---- entry points ---- */
+
+static void ctx_init(CgCtx *c, const Graph *g, Diag *d)
+{
+    memset(c, 0, sizeof *c);
+    c->g = g;
+    c->d = d;
+    arena_init(&c->arena);
+    c->offset = arena_calloc(&c->arena, g->nval, sizeof *c->offset);
+    c->num = arena_calloc(&c->arena, g->nval, sizeof *c->num);
+    c->cname = arena_calloc(&c->arena, g->nval, sizeof *c->cname);
+    c->is_output = arena_calloc(&c->arena, g->nval, sizeof *c->is_output);
+    NASC_ASSERT(c->offset && c->num && c->cname && c->is_output);
+    for (uint32_t i = 0; i < g->noutput; i++)
+        c->is_output[g->outputs[i]] = true;
+    number_values(c);
+}
+
+static void ctx_free(CgCtx *c)
+{
+    cg_buf_free(&c->body);
+    cg_buf_free(&c->decls);
+    arena_free_all(&c->arena);
+}
+
+bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *c_out, FILE *h_out, Diag *d)
+{
+    int nerr = d->nerr;
+    CgCtx c;
+    if (!check_graph(g, d))
+        return false;
+    ctx_init(&c, g, d);
+    const char *header = o->header_name ? o->header_name
+                                        : arena_printf(&c.arena, "%s.h", o->name ? o->name : "");
+    if (!check_options(o, header, d)) {
+        ctx_free(&c);
+        return false;
+    }
+    cg_unique_name(&c, "", o->name, 0, "_run"); /* no weight may be called NAME_run */
+    int64_t ws = plan_memory(g, c.offset);
+    if (emit_body(&c)) {
+        write_header(&c, o, header, ws, h_out);
+        write_c(&c, o, header, c_out);
+        if (ferror(c_out) || ferror(h_out) || fflush(c_out) || fflush(h_out))
+            diag_error(d, (Loc){0}, "codegen: error writing the output files of @%s",
+                       g->name);
+    }
+    ctx_free(&c);
+    return d->nerr == nerr;
+}
+
+int64_t cg_workspace_bytes(const Graph *g)
+{
+    int64_t *off = malloc((g->nval ? g->nval : 1) * sizeof *off);
+    NASC_ASSERT(off);
+    int64_t bytes = plan_memory(g, off);
+    free(off);
+    return bytes;
+}

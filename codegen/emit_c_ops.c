@@ -1,0 +1,282 @@
+/* emit_c_ops.c — one emitter per row of ir/ops.def.
+ *
+ * ops.def is expanded twice: into prototypes `emitc_<lname>` and into the
+ * dispatch table emitc_table[OP_<ENUM>], so an op without an emitter is a
+ * link error and there is no switch over ops. An emitter appends the
+ * statements of one node to c->body: usually one call of a kernel from
+ * emit_c_kernels.c with the node's geometry baked in as constants. Operand
+ * names come from cg_val (input / output / workspace slot / weight array).
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef bool (*EmitFn)(CgCtx *c, const Node *n);
+
+#define OP(E, l, ...) static bool emitc_##l(CgCtx *c, const Node *n);
+#include "ir/ops.def"
+#undef OP
+
+static const EmitFn emitc_table[NOP] = {
+#define OP(E, l, ...) [OP_##E] = emitc_##l,
+#include "ir/ops.def"
+#undef OP
+};
+
+_Static_assert(sizeof emitc_table / sizeof emitc_table[0] == NOP, "emitc table out of sync");
+
+bool cg_emit_node(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    NASC_ASSERT(n->op > OP_NONE && n->op < NOP && emitc_table[n->op]);
+    return emitc_table[n->op](c, n);
+}
+
+static const Shape *shape_of(const CgCtx *c, ValueId v)
+{
+    return &c->g->vals[v].shape;
+}
+
+/* Dims as long long for printing; the checks in emit_c.c keep them < INT_MAX. */
+static long long dim(const CgCtx *c, ValueId v, int i)
+{
+    return (long long)cg_dim(shape_of(c, v), i);
+}
+
+static long long numel(const CgCtx *c, ValueId v)
+{
+    return (long long)shape_numel(shape_of(c, v));
+}
+
+/* Elements per channel: product of the dims after N and C. */
+static long long inner(const CgCtx *c, ValueId v)
+{
+    return dim(c, v, 2) * dim(c, v, 3);
+}
+
+/* Weights are emitted separately, and only when some node uses them. */
+static bool emitc_param(CgCtx *c, const Node *n)
+{
+    (void)c;
+    (void)n;
+    return true;
+}
+
+/* conv2d: a pointwise or depthwise kernel when the geometry allows, else
+ * the generic one. x [N,C,H,W], w [OC,C/g,KH,KW], optional b [OC]. */
+static bool emitc_conv2d(CgCtx *c, const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    ValueId x = n->in[0], w = n->in[1], y = n->out;
+    const char *xs = cg_val(c, x), *wv = cg_val(c, w), *bs = cg_opt_operand(c, n, 2);
+    const char *ys = cg_val(c, y);
+    long long ch = dim(c, x, 1), oc = dim(c, y, 1);
+    bool unit = a->stride[0] == 1 && a->stride[1] == 1 && !a->pad[0] && !a->pad[1] &&
+                !a->pad[2] && !a->pad[3];
+    if (dim(c, w, 2) == 1 && dim(c, w, 3) == 1 && unit && a->groups == 1) {
+        cg_use_kernel(c, CK_CONV2D_1X1);
+        cg_buf_printf(&c->body, "    nasc_rt_conv2d_1x1(%s, %s, %s, %s, %lld, %lld, %lld, %lld);\n",
+                      xs, wv, bs, ys, dim(c, x, 0), ch, oc, inner(c, x));
+        return true;
+    }
+    bool depthwise = a->groups == ch && oc == ch;
+    cg_use_kernel(c, depthwise ? CK_DWCONV2D : CK_CONV2D);
+    cg_buf_printf(&c->body,
+                  "    {\n"
+                  "        static const nasc_rt_conv_p p = {\n"
+                  "            .n = %lld, .c = %lld, .h = %lld, .w = %lld,"
+                  " .oc = %lld, .oh = %lld, .ow = %lld,\n"
+                  "            .kh = %lld, .kw = %lld, .sh = %d, .sw = %d, .pt = %d, .pl = %d,"
+                  " .dh = %d, .dw = %d,\n"
+                  "            .groups = %d};\n",
+                  dim(c, x, 0), ch, dim(c, x, 2), dim(c, x, 3), oc, dim(c, y, 2), dim(c, y, 3),
+                  dim(c, w, 2), dim(c, w, 3), a->stride[0], a->stride[1], a->pad[0], a->pad[1],
+                  a->dilation[0], a->dilation[1], a->groups);
+    cg_buf_printf(&c->body, "        nasc_rt_%s(%s, %s, %s, %s, &p);\n    }\n",
+                  depthwise ? "dwconv2d" : "conv2d", xs, wv, bs, ys);
+    return true;
+}
+
+/* Requires operand i of a batchnorm to be a weight: its statistics are
+ * folded at compile time. */
+static const Value *bn_param(CgCtx *c, const Node *n, uint32_t i, const char *what)
+{
+    if (i >= n->nin)
+        return NULL;
+    const Value *v = &c->g->vals[n->in[i]];
+    if (!v->producer || c->g->nodes[v->producer].op != OP_PARAM) {
+        diag_error(c->d, n->loc, "codegen: batchnorm %%%u: %s must be a param to be folded "
+                   "at compile time", c->num[n->out], what);
+        return NULL;
+    }
+    return v;
+}
+
+static void bn_comment_name(CgCtx *c, const Value *v, const char *role)
+{
+    cg_buf_printf(&c->decls, " * %s: ", role);
+    cg_buf_comment_text(&c->decls, v && v->name ? v->name : v ? "(unnamed)" : "(none)");
+    cg_buf_printf(&c->decls, "\n");
+}
+
+/* The identifier stem of a BN: its params' common state_dict prefix
+ * ("cells.0.preprocess0.op.2" of "cells.0.preprocess0.op.2.running_var"). */
+static const char *bn_stem(CgCtx *c, const Value *var)
+{
+    if (!var->name)
+        return NULL;
+    const char *dot = strrchr(var->name, '.');
+    return dot ? arena_strndup(&c->arena, var->name, (size_t)(dot - var->name)) : var->name;
+}
+
+/* Eval-mode BN: the emitter computes scale = gamma / sqrt(var + eps) in
+ * double, as runtime/ref does, so the emitted code needs no sqrt; mean and
+ * beta stay weight arrays and the kernel computes (x - mean) * scale + beta. */
+static bool emitc_batchnorm(CgCtx *c, const Node *n)
+{
+    const Value *mean = bn_param(c, n, 1, "mean"), *var = bn_param(c, n, 2, "var");
+    const Value *gamma = bn_param(c, n, 3, "gamma");
+    if (!mean || !var || (n->nin > 3 && !gamma) || (n->nin > 4 && !bn_param(c, n, 4, "beta")))
+        return false;
+    int64_t ch = cg_dim(&var->shape, 0);
+    float eps = n->attrs.bn.eps;
+    float *scale = arena_calloc(&c->arena, (size_t)ch, sizeof *scale);
+    NASC_ASSERT(scale);
+    for (int64_t k = 0; k < ch; k++) {
+        double s = (gamma ? gamma->data[k] : 1.0) / sqrt((double)var->data[k] + (double)eps);
+        scale[k] = (float)s;
+        if (!isfinite(scale[k])) {
+            diag_error(c->d, n->loc, "codegen: batchnorm %%%u: channel %lld has scale %g "
+                       "(var %g, eps %g); it must be finite", c->num[n->out], (long long)k,
+                       s, (double)var->data[k], (double)eps);
+            return false;
+        }
+    }
+    const char *sname = cg_unique_name(c, "bn_", bn_stem(c, var), n->out, "_scale");
+    cg_buf_printf(&c->decls, "\n/* batchnorm %%%u, eps = %.9g: scale = gamma / sqrt(var + eps),\n"
+                  " * computed by nasc from\n", c->num[n->out], (double)eps);
+    bn_comment_name(c, gamma, "gamma");
+    bn_comment_name(c, var, "var");
+    cg_buf_printf(&c->decls, " * (mean and beta are used as they are) */\n"
+                  "static const float %s[%lld] = {\n", sname, (long long)ch);
+    cg_buf_floats(&c->decls, scale, ch);
+    cg_buf_printf(&c->decls, "};\n");
+
+    ValueId x = n->in[0];
+    const char *xs = cg_val(c, x), *ms = cg_val(c, n->in[1]), *bs = cg_opt_operand(c, n, 4);
+    cg_use_kernel(c, CK_BATCHNORM);
+    cg_buf_printf(&c->body, "    nasc_rt_batchnorm(%s, %s, %s, %s, %s, %lld, %lld, %lld);\n", xs,
+                  ms, sname, bs, cg_val(c, n->out), dim(c, x, 0), dim(c, x, 1), inner(c, x));
+    return true;
+}
+
+static bool emitc_relu(CgCtx *c, const Node *n)
+{
+    const char *xs = cg_val(c, n->in[0]);
+    cg_use_kernel(c, CK_RELU);
+    cg_buf_printf(&c->body, "    nasc_rt_relu(%s, %s, %lld);\n", xs, cg_val(c, n->out),
+                  numel(c, n->out));
+    return true;
+}
+
+static bool emitc_add(CgCtx *c, const Node *n)
+{
+    const char *as = cg_val(c, n->in[0]), *bs = cg_val(c, n->in[1]);
+    cg_use_kernel(c, CK_ADD);
+    cg_buf_printf(&c->body, "    nasc_rt_add(%s, %s, %s, %lld);\n", as, bs, cg_val(c, n->out),
+                  numel(c, n->out));
+    return true;
+}
+
+static bool emit_pool(CgCtx *c, const Node *n, CgKernel k, const char *fn)
+{
+    const Pool2dAttrs *a = &n->attrs.pool;
+    ValueId x = n->in[0], y = n->out;
+    const char *xs = cg_val(c, x), *ys = cg_val(c, y);
+    cg_use_kernel(c, k);
+    cg_buf_printf(&c->body,
+                  "    {\n"
+                  "        static const nasc_rt_pool_p p = {\n"
+                  "            .nc = %lld, .h = %lld, .w = %lld, .oh = %lld, .ow = %lld,"
+                  " .kh = %d, .kw = %d, .sh = %d, .sw = %d,\n"
+                  "            .pt = %d, .pl = %d, .pb = %d, .pr = %d,"
+                  " .count_include_pad = %d};\n"
+                  "        nasc_rt_%s(%s, %s, &p);\n"
+                  "    }\n",
+                  dim(c, x, 0) * dim(c, x, 1), dim(c, x, 2), dim(c, x, 3), dim(c, y, 2),
+                  dim(c, y, 3), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
+                  a->pad[0], a->pad[1], a->pad[2], a->pad[3], a->count_include_pad ? 1 : 0,
+                  fn, xs, ys);
+    return true;
+}
+
+static bool emitc_maxpool2d(CgCtx *c, const Node *n)
+{
+    return emit_pool(c, n, CK_MAXPOOL2D, "maxpool2d");
+}
+
+static bool emitc_avgpool2d(CgCtx *c, const Node *n)
+{
+    return emit_pool(c, n, CK_AVGPOOL2D, "avgpool2d");
+}
+
+static bool emitc_gavgpool(CgCtx *c, const Node *n)
+{
+    ValueId x = n->in[0];
+    const char *xs = cg_val(c, x);
+    cg_use_kernel(c, CK_GAVGPOOL);
+    cg_buf_printf(&c->body, "    nasc_rt_gavgpool(%s, %s, %lld, %lld);\n", xs, cg_val(c, n->out),
+                  dim(c, x, 0) * dim(c, x, 1), inner(c, x));
+    return true;
+}
+
+/* Each operand is copied into its channel slice of the result. */
+static bool emitc_concat(CgCtx *c, const Node *n)
+{
+    ValueId y = n->out;
+    const char *ys = cg_val(c, y);
+    long long c0 = 0;
+    cg_use_kernel(c, CK_COPY_CHANNELS);
+    cg_buf_printf(&c->body, "    {\n");
+    for (uint32_t i = 0; i < n->nin; i++) {
+        ValueId x = n->in[i];
+        cg_buf_printf(&c->body, "        nasc_rt_copy_channels(%s, %s, %lld, %lld, %lld, %lld, "
+                      "%lld);\n", cg_val(c, x), ys, dim(c, y, 0), dim(c, x, 1), dim(c, y, 1), c0,
+                      inner(c, y));
+        c0 += dim(c, x, 1);
+    }
+    cg_buf_printf(&c->body, "    }\n");
+    return true;
+}
+
+static bool emitc_crop(CgCtx *c, const Node *n)
+{
+    ValueId x = n->in[0], y = n->out;
+    const char *xs = cg_val(c, x);
+    cg_use_kernel(c, CK_CROP);
+    cg_buf_printf(&c->body, "    nasc_rt_crop(%s, %s, %lld, %lld, %lld, %lld, %lld, %d, %d);\n",
+                  xs, cg_val(c, y), dim(c, x, 0) * dim(c, x, 1), dim(c, x, 2), dim(c, x, 3),
+                  dim(c, y, 2), dim(c, y, 3), n->attrs.crop.top, n->attrs.crop.left);
+    return true;
+}
+
+/* The operand only gives the shape: it is not read. */
+static bool emitc_zero(CgCtx *c, const Node *n)
+{
+    cg_use_kernel(c, CK_ZERO);
+    cg_buf_printf(&c->body, "    nasc_rt_zero(%s, %lld);\n", cg_val(c, n->out),
+                  numel(c, n->out));
+    return true;
+}
+
+/* x [N,C] or [N,C,1,1] (same layout), w [K,C], optional b [K] -> [N,K]. */
+static bool emitc_linear(CgCtx *c, const Node *n)
+{
+    ValueId x = n->in[0], w = n->in[1];
+    const char *xs = cg_val(c, x), *wv = cg_val(c, w), *bs = cg_opt_operand(c, n, 2);
+    cg_use_kernel(c, CK_LINEAR);
+    cg_buf_printf(&c->body, "    nasc_rt_linear(%s, %s, %s, %s, %lld, %lld, %lld);\n", xs, wv,
+                  bs, cg_val(c, n->out), dim(c, x, 0), dim(c, w, 1), dim(c, w, 0));
+    return true;
+}

@@ -1,0 +1,106 @@
+/* internal.h — what the files of codegen/ share: the emission context.
+ *
+ * Emission runs in two phases. Phase one walks the nodes and writes the body
+ * of NAME_run into a memory buffer; while doing so every emitter asks the
+ * context for C names of its operands (cg_val), which marks the params it
+ * touches, and declares the runtime kernels it calls (cg_use_kernel). Phase
+ * two writes the file top-down: includes, exactly the marked weights, exactly
+ * the used kernels, then the buffered body. So the output never contains an
+ * unused static (an error under -Werror) and needs no second walk.
+ */
+#ifndef NASC_CODEGEN_INTERNAL_H
+#define NASC_CODEGEN_INTERNAL_H
+
+#include "codegen/codegen.h"
+
+/* ---- growable text buffer (emit_c.c) ---- */
+typedef struct CgBuf {
+    char *p;
+    size_t len, cap;
+    bool oom; /* a grow failed; the text is truncated and emission fails */
+} CgBuf;
+
+void cg_buf_printf(CgBuf *b, const char *fmt, ...) NASC_PRINTF(2, 3);
+void cg_buf_free(CgBuf *b);
+
+/* ---- kernels of the emitted file (emit_c_kernels.c) ----
+ * Each kernel is one chunk of C text; a kernel may need up to two others
+ * (a params struct, a shared helper) that must be emitted before it. The
+ * enum order is the emission order, so dependencies come first. */
+typedef enum CgKernel {
+    CK_SPAN,         /* helper: output range whose window tap is in bounds */
+    CK_CONV_P,       /* struct nasc_rt_conv_p */
+    CK_POOL_P,       /* struct nasc_rt_pool_p */
+    CK_CONV_PLANE,   /* one input plane * one KHxKW filter into one output plane */
+    CK_CONV2D,       /* generic: stride, pad, dilation, groups */
+    CK_CONV2D_1X1,   /* pointwise, stride 1, no pad, groups 1 */
+    CK_DWCONV2D,     /* depthwise: groups == c == oc */
+    CK_BATCHNORM,
+    CK_RELU,
+    CK_ADD,
+    CK_MAXPOOL2D,
+    CK_AVGPOOL2D,
+    CK_GAVGPOOL,
+    CK_COPY_CHANNELS, /* concat: one operand into its channel slice */
+    CK_CROP,
+    CK_ZERO,
+    CK_LINEAR,
+    NCK
+} CgKernel;
+
+typedef struct CgKernelDef {
+    const char *src;   /* C text, ends with a newline */
+    int dep[2];        /* kernels this one needs, -1 for none */
+    bool needs_string; /* calls memcpy/memset: <string.h> */
+} CgKernelDef;
+
+extern const CgKernelDef cg_kernels[NCK];
+
+/* ---- emission context (emit_c.c) ---- */
+typedef struct CgCtx {
+    const Graph *g;
+    Diag *d;
+    Arena arena;         /* names and scratch; freed when emission ends */
+    int64_t *offset;     /* plan_memory(): byte offset of each value, or -1 */
+    uint32_t *num;       /* value numbers as the textual IR prints them */
+    const char **cname;  /* C identifier of each referenced param, else NULL */
+    bool *is_output;     /* per value: a graph output (lives in `output`) */
+    const char **names;  /* every file-scope identifier taken so far */
+    uint32_t nnames, capnames;
+    bool kernel_used[NCK];
+    bool used_input, used_output, used_ws, used_string;
+    CgBuf body;          /* statements of NAME_run */
+    CgBuf decls;         /* file-scope constants made by emitters (BN scale) */
+} CgCtx;
+
+/* C expression for value v's data: "input", "output", "(ws + 12)" or a
+ * weight array's name (which marks that param for emission). */
+const char *cg_val(CgCtx *c, ValueId v);
+/* Like cg_val, but "NULL" when operand i of n does not exist. */
+const char *cg_opt_operand(CgCtx *c, const Node *n, uint32_t i);
+/* Marks kernel k and what it depends on as used. */
+void cg_use_kernel(CgCtx *c, CgKernel k);
+/* A new file-scope identifier "<prefix><sanitized raw><suffix>", made unique
+ * with _2, _3, ... in emission order. raw may be NULL (then "v<num>"). */
+const char *cg_unique_name(CgCtx *c, const char *prefix, const char *raw, ValueId v,
+                           const char *suffix);
+/* Writes `%.9g` of v with a trailing "f", always a valid float literal that
+ * reads back to exactly v. v must be finite. */
+void cg_format_float(char *buf, size_t n, float v);
+/* Appends n floats as an initializer body, 8 per line, 4-space indent. */
+void cg_buf_floats(CgBuf *b, const float *v, int64_t n);
+/* Appends s to b as comment text: "*" "/" and "/" "*" are split and
+ * non-printable characters replaced, so no name can end or nest a comment. */
+void cg_buf_comment_text(CgBuf *b, const char *s);
+
+/* Dimension i of s, or 1 past its rank. */
+static inline int64_t cg_dim(const Shape *s, int i)
+{
+    return i < s->rank ? s->d[i] : 1;
+}
+
+/* ---- per-op emitters (emit_c_ops.c) ---- */
+/* Appends node n's statements to c->body; false after a diagnostic. */
+bool cg_emit_node(CgCtx *c, NodeId n);
+
+#endif

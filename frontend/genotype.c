@@ -1,0 +1,283 @@
+/* genotype.c — checking and loading genotypes, plus the helpers the two
+ * genotype formats share (genotype_internal.h).
+ *
+ * The readers only check syntax; fe_genotype_check is where a genotype is
+ * held against the DARTS cell rules (2 edges per node, node j reads states
+ * 0..j-1, known primitives, concat within the states). Every message points
+ * at the Loc the reader stored on the edge, index or concat entry.
+ */
+#include "frontend/genotype_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- FeBuf ---- */
+
+void fe_buf_init(FeBuf *b, Arena *a)
+{
+    b->a = a;
+    b->len = 0;
+    b->cap = 256;
+    b->p = arena_alloc(a, b->cap);
+}
+
+void fe_buf_putn(FeBuf *b, const char *s, size_t n)
+{
+    if (b->cap - b->len <= n) {
+        size_t cap = b->cap;
+        while (cap - b->len <= n) {
+            NASC_ASSERT(cap <= SIZE_MAX / 2);
+            cap *= 2;
+        }
+        char *p = arena_alloc(b->a, cap);
+        memcpy(p, b->p, b->len);
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+void fe_buf_puts(FeBuf *b, const char *s)
+{
+    fe_buf_putn(b, s, strlen(s));
+}
+
+void fe_buf_printf(FeBuf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    NASC_ASSERT(n >= 0);
+    if ((size_t)n < sizeof small) {
+        fe_buf_putn(b, small, (size_t)n);
+        return;
+    }
+    char *big = arena_alloc(b->a, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    fe_buf_putn(b, big, (size_t)n);
+}
+
+char *fe_buf_str(FeBuf *b)
+{
+    return b->p;
+}
+
+/* ---- locations and message helpers ---- */
+
+void fe_loc_cursor_init(FeLocCursor *c, const char *file, const char *text)
+{
+    c->file = file;
+    c->text = text;
+    c->off = 0;
+    c->line = 1;
+    c->col = 1;
+}
+
+Loc fe_loc_at(FeLocCursor *c, size_t off)
+{
+    if (off < c->off)
+        fe_loc_cursor_init(c, c->file, c->text);
+    /* stop at a NUL exactly as loc_at_offset does */
+    for (; c->off < off && c->text[c->off]; c->off++) {
+        if (c->text[c->off] == '\n') {
+            c->line++;
+            c->col = 1;
+        } else {
+            c->col++;
+        }
+    }
+    c->off = off;
+    Loc l = {c->file, c->line, c->col};
+    return l;
+}
+
+char *fe_show(char *buf, size_t size, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    NASC_ASSERT(size >= 8);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (o + 8 >= size) { /* room for "\xHH" and "..." */
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (ch < 0x20 || ch == 0x7f || ch == '\\') {
+            buf[o++] = '\\';
+            if (ch == '\\') {
+                buf[o++] = '\\';
+            } else {
+                buf[o++] = 'x';
+                buf[o++] = hex[ch >> 4];
+                buf[o++] = hex[ch & 15];
+            }
+        } else {
+            buf[o++] = (char)ch;
+        }
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+const char *fe_cell_name(const Genotype *g, const GenoCell *c)
+{
+    return c == &g->reduce ? "reduce" : "normal";
+}
+
+bool fe_is_identifier(const char *s)
+{
+    if (!s || !*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++) {
+        char ch = *s;
+        if (!(ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9')))
+            return false;
+    }
+    return true;
+}
+
+/* ---- fe_genotype_check ---- */
+
+static void check_edges(const GenoCell *c, const char *cname, Diag *d)
+{
+    char show[FE_SHOW_MAX];
+    if (c->nedge == 0)
+        diag_error(d, c->loc, "cell '%s' has no edges", cname);
+    else if (c->nedge % 2)
+        diag_error(d, c->loc, "cell '%s' has %d edges; DARTS cells need 2 per node", cname,
+                   c->nedge);
+    for (int i = 0; i < c->nedge; i++) {
+        const GenoEdge *e = &c->edges[i];
+        int node = i / 2 + 2; /* edges 2i, 2i+1 feed state i+2 */
+        if (!fe_darts_op(e->op))
+            diag_error(d, e->loc, "unknown op '%s' in cell '%s'",
+                       fe_show(show, sizeof show, e->op, strlen(e->op)), cname);
+        if (e->input < 0 || e->input >= node)
+            diag_error(d, e->input_loc,
+                       "input %d of node %d in cell '%s' is out of range: allowed 0..%d",
+                       e->input, node, cname, node - 1);
+    }
+}
+
+static void check_concat(const GenoCell *c, const char *cname, Diag *d)
+{
+    int nstate = 2 + c->nedge / 2;
+    if (c->nconcat == 0)
+        diag_error(d, c->loc, "cell '%s' has an empty concat", cname);
+    for (int i = 0; i < c->nconcat; i++)
+        if (c->concat[i] < 0 || c->concat[i] >= nstate)
+            diag_error(d, c->concat_loc[i],
+                       "concat entry %d of cell '%s' is out of range: allowed 0..%d",
+                       c->concat[i], cname, nstate - 1);
+}
+
+bool fe_genotype_check(const Genotype *g, Diag *d)
+{
+    int before = d->nerr;
+    const GenoCell *cells[2] = {&g->normal, &g->reduce};
+    for (int k = 0; k < 2; k++) {
+        check_edges(cells[k], fe_cell_name(g, cells[k]), d);
+        check_concat(cells[k], fe_cell_name(g, cells[k]), d);
+    }
+    return d->nerr == before;
+}
+
+/* ---- files ---- */
+
+enum { FE_MAX_FILE = 1 << 30 }; /* text inputs only; weights use safetensors.c */
+
+char *fe_read_file(Arena *a, const char *path, size_t *len, Diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        diag_error(d, loc_file(path), "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    /* read in chunks: works for pipes and /dev/stdin, where ftell does not */
+    size_t n = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    bool ok = buf != NULL;
+    while (ok) {
+        if (cap - n < 4096) {
+            if (cap >= FE_MAX_FILE) {
+                diag_error(d, loc_file(path), "cannot read: file larger than %d bytes",
+                           FE_MAX_FILE);
+                ok = false;
+                break;
+            }
+            char *p = realloc(buf, cap * 2);
+            if (!p) {
+                diag_error(d, loc_file(path), "cannot read: out of memory");
+                ok = false;
+                break;
+            }
+            buf = p;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                diag_error(d, loc_file(path), "cannot read: %s", strerror(errno));
+                ok = false;
+            }
+            break;
+        }
+    }
+    if (!buf)
+        diag_error(d, loc_file(path), "cannot read: out of memory");
+    fclose(f);
+    char *text = NULL;
+    if (ok) {
+        text = arena_strndup(a, buf, n);
+        *len = n;
+    }
+    free(buf);
+    return text;
+}
+
+/* The first significant byte decides the format: JSON documents are
+ * objects; a DARTS literal file starts with a name, `Genotype` or `#`. */
+static bool looks_like_json(const char *text, size_t len)
+{
+    size_t i = 0;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+        i++;
+    return i < len && text[i] == '{';
+}
+
+bool fe_load_genotype(Arena *a, const char *path, const char *want, Genotype *out, Diag *d)
+{
+    size_t len = 0;
+    char *text = fe_read_file(a, path, &len, d);
+    if (!text)
+        return false;
+    const char *file = arena_strdup(a, path);
+    if (!looks_like_json(text, len)) {
+        if (!fe_parse_darts_text(a, file, text, len, want, out, d))
+            return false;
+    } else {
+        if (!fe_parse_genotype_json(a, file, text, len, out, d))
+            return false;
+        if (want && (!out->name || strcmp(out->name, want) != 0)) {
+            char show[FE_SHOW_MAX];
+            diag_error(d, loc_file(file), "no genotype named '%s'; available: %s",
+                       fe_show(show, sizeof show, want, strlen(want)),
+                       out->name ? out->name : "(unnamed)");
+            return false;
+        }
+    }
+    return fe_genotype_check(out, d);
+}

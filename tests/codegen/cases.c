@@ -1,0 +1,402 @@
+/* cases.c — graphs for test_emit_c, built with the ir.h API and seeded
+ * random weights, chosen so that together they reach every emitter and
+ * kernel variant: generic / pointwise / depthwise / channel-multiplier
+ * convolution with stride 2, dilation 2, groups and asymmetric padding;
+ * max and avg pooling (count_include_pad 0 and 1, asymmetric pads,
+ * non-square windows); batchnorm with and without affine params; relu, add,
+ * zero, crop, concat of 3 to 5 operands, gavgpool, linear on rank 2 and
+ * rank 4 inputs; an output that is the input itself; colliding and hostile
+ * names; float literals that must round-trip exactly.
+ */
+#include "tests/codegen/cases.h"
+#include "codegen/codegen.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng;
+
+static float frand(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (float)((double)((rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2 - 1);
+}
+
+static ValueId param(Graph *g, const char *name, Shape s, float lo, float hi)
+{
+    ValueId v = ir_graph_add_param(g, s, name, (Loc){0});
+    int64_t n = shape_numel(&s);
+    float *p = arena_calloc(g->arena, (size_t)n, sizeof *p);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = lo + (hi - lo) * (frand() + 1) / 2;
+    g->vals[v].data = p;
+    return v;
+}
+
+static ValueId node_n(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32_t nin)
+{
+    Diag d;
+    diag_init(&d);
+    ValueId v = ir_graph_add_node(g, op, in, nin, a, (Loc){0}, &d);
+    if (!v) { /* a bug in this file, not in the code under test */
+        diag_print(&d, stderr);
+        abort();
+    }
+    diag_free(&d);
+    return v;
+}
+
+#define NODE(g, op, a, ...)                                                         \
+    node_n(g, op, a, (const ValueId[]){__VA_ARGS__},                                \
+           (uint32_t)(sizeof((const ValueId[]){__VA_ARGS__}) / sizeof(ValueId)))
+
+static Attrs conv_a(int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int groups)
+{
+    Attrs a = {.conv = {{sh, sw}, {pt, pl, pb, pr}, {dh, dw}, groups}};
+    return a;
+}
+
+static Attrs pool_a(int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int cip)
+{
+    Attrs a = {.pool = {{kh, kw}, {sh, sw}, {pt, pl, pb, pr}, cip}};
+    return a;
+}
+
+/* conv with weight "<name>.weight" and optionally "<name>.bias". */
+static ValueId conv(Graph *g, ValueId x, const char *name, int64_t oc, int kh, int kw,
+                    Attrs a, bool bias)
+{
+    char wn[128], bn[128];
+    int64_t icg = g->vals[x].shape.d[1] / a.conv.groups;
+    snprintf(wn, sizeof wn, "%s.weight", name);
+    snprintf(bn, sizeof bn, "%s.bias", name);
+    ValueId w = param(g, wn, shape4(oc, icg, kh, kw), -0.5f, 0.5f);
+    if (!bias)
+        return NODE(g, OP_CONV2D, &a, x, w);
+    return NODE(g, OP_CONV2D, &a, x, w, param(g, bn, shape_make(1, &oc), -0.5f, 0.5f));
+}
+
+/* Eval-mode BN with params named as torch's BatchNorm2d state_dict. */
+static ValueId bnorm(Graph *g, ValueId x, const char *name, bool affine, float eps)
+{
+    char n[4][128];
+    static const char *const suffix[4] = {"running_mean", "running_var", "weight", "bias"};
+    int64_t c = g->vals[x].shape.d[1];
+    Shape s = shape_make(1, &c);
+    for (int i = 0; i < 4; i++)
+        snprintf(n[i], sizeof n[i], "%s.%s", name, suffix[i]);
+    Attrs a = {.bn = {eps}};
+    ValueId mean = param(g, n[0], s, -1, 1), var = param(g, n[1], s, 0.25f, 2);
+    if (!affine)
+        return NODE(g, OP_BATCHNORM, &a, x, mean, var);
+    return NODE(g, OP_BATCHNORM, &a, x, mean, var, param(g, n[2], s, 0.5f, 1.5f),
+                param(g, n[3], s, -0.5f, 0.5f));
+}
+
+static ValueId gap(Graph *g, ValueId x)
+{
+    return NODE(g, OP_GAVGPOOL, NULL, x);
+}
+
+/* Every op and variant in one net: x [2,4,9,9] -> [2,10]. */
+static Graph *build_mixed(Arena *ar)
+{
+    rng = 0x1234567ull;
+    Graph *g = ir_graph_new(ar, "mixed");
+    ValueId x = ir_graph_add_input(g, shape4(2, 4, 9, 9), "x");
+    ValueId c1 = conv(g, x, "stem.conv", 6, 3, 3, conv_a(1, 1, 1, 1, 1, 1, 1, 1, 1), true);
+    ValueId r1 = NODE(g, OP_RELU, NULL, bnorm(g, c1, "stem.bn", true, 1e-5f));
+    ir_value_set_name(g, r1, "stem");
+    /* depthwise, dilation 2 */
+    ValueId d1 = conv(g, r1, "dw", 6, 3, 3, conv_a(1, 1, 2, 2, 2, 2, 2, 2, 6), true);
+    ValueId p1 = conv(g, d1, "pw", 8, 1, 1, conv_a(1, 1, 0, 0, 0, 0, 1, 1, 1), false);
+    /* stride 2, groups 2, asymmetric pad -> [2,8,4,4] */
+    ValueId s1 = conv(g, p1, "s2", 8, 3, 3, conv_a(2, 2, 0, 1, 1, 0, 1, 1, 2), true);
+    /* dilation (2,1), no bias -> [2,4,9,9]; channel multiplier 2 -> [2,12,9,9] */
+    ValueId g2 = conv(g, r1, "dil", 4, 3, 3, conv_a(1, 1, 2, 1, 2, 1, 2, 1, 1), false);
+    ValueId g3 = conv(g, r1, "mult", 12, 3, 3, conv_a(1, 1, 1, 1, 1, 1, 1, 1, 6), true);
+    Attrs mp = pool_a(3, 3, 2, 2, 1, 1, 1, 1, 0), ap0 = mp, ap1 = pool_a(3, 3, 1, 1, 1, 1, 1, 1, 1);
+    Attrs ap2 = pool_a(2, 2, 2, 2, 1, 0, 0, 1, 1), mp2 = pool_a(3, 2, 2, 1, 1, 0, 1, 1, 0);
+    ValueId m1 = NODE(g, OP_MAXPOOL2D, &mp, p1), a1 = NODE(g, OP_AVGPOOL2D, &ap0, p1);
+    ValueId a2 = NODE(g, OP_AVGPOOL2D, &ap1, p1), a3 = NODE(g, OP_AVGPOOL2D, &ap2, p1);
+    ValueId m2 = NODE(g, OP_MAXPOOL2D, &mp2, p1); /* [2,8,5,9] */
+    Attrs z = {.zero = {2}}, cr1 = {.crop = {1, 1}}, cr2 = {.crop = {2, 0}};
+    ValueId z1 = NODE(g, OP_ZERO, &z, p1);
+    ValueId e2 = NODE(g, OP_ADD, NULL, NODE(g, OP_ADD, NULL, m1, a1), a3);
+    ValueId cat = NODE(g, OP_CONCAT, NULL, e2, z1, m1);  /* [2,24,5,5] */
+    ValueId cr = NODE(g, OP_CROP, &cr1, cat);             /* [2,24,4,4] */
+    ValueId e3 = NODE(g, OP_ADD, NULL, cr, NODE(g, OP_CONCAT, NULL, s1, s1, s1));
+    ValueId b2 = bnorm(g, e3, "cells.0._ops.1.bn", false, 1e-3f);
+    ValueId a2c = NODE(g, OP_CROP, &cr2, a2);             /* [2,8,7,9] */
+    ValueId feat = NODE(g, OP_CONCAT, NULL, gap(g, b2), gap(g, a2c), gap(g, m2), gap(g, g2),
+                        gap(g, g3));                      /* [2,56,1,1] */
+    ir_value_set_name(g, feat, "global_pooling");
+    ValueId y = NODE(g, OP_LINEAR, NULL, feat, param(g, "classifier.weight",
+                     shape_make(2, (int64_t[]){10, 56}), -0.5f, 0.5f),
+                     param(g, "classifier.bias", shape_make(1, (int64_t[]){10}), -0.5f, 0.5f));
+    ir_graph_add_output(g, y);
+    return g;
+}
+
+/* FactorizedReduce-like, with an unread result; the output (rank 4) is
+ * written by a batchnorm. */
+static Graph *build_reduce(Arena *ar)
+{
+    rng = 0xabcdefull;
+    Graph *g = ir_graph_new(ar, "reduce");
+    ValueId x = ir_graph_add_input(g, shape4(1, 6, 8, 8), NULL);
+    ValueId r = NODE(g, OP_RELU, NULL, x);
+    NODE(g, OP_RELU, NULL, x); /* dead: still emitted, still gets its own bytes */
+    Attrs cr = {.crop = {1, 1}};
+    Attrs s2 = conv_a(2, 2, 0, 0, 0, 0, 1, 1, 1);
+    ValueId c1 = conv(g, r, "reduce.conv_1", 3, 1, 1, s2, false);
+    ValueId c2 = conv(g, NODE(g, OP_CROP, &cr, r), "reduce.conv_2", 3, 1, 1, s2, false);
+    ValueId y = bnorm(g, NODE(g, OP_CONCAT, NULL, c1, c2), "reduce.bn", true, 1e-5f);
+    ir_graph_add_output(g, y);
+    return g;
+}
+
+static Graph *build_identity(Arena *ar)
+{
+    Graph *g = ir_graph_new(ar, "identity");
+    ir_graph_add_output(g, ir_graph_add_input(g, shape4(1, 2, 3, 3), "x"));
+    return g;
+}
+
+/* Rank-2 input, names that collide after sanitizing, a name that tries to
+ * close the comment and start a trigraph, a mixed-case symbol prefix. */
+static Graph *build_names(Arena *ar)
+{
+    rng = 0x5eedull;
+    Graph *g = ir_graph_new(ar, "names*/");
+    ValueId x = ir_graph_add_input(g, shape_make(2, (int64_t[]){3, 5}), "feat */ /*");
+    ValueId h = NODE(g, OP_LINEAR, NULL, x,
+                     param(g, "fc.weight", shape_make(2, (int64_t[]){4, 5}), -1, 1),
+                     param(g, "fc.bias", shape_make(1, (int64_t[]){4}), -1, 1));
+    h = NODE(g, OP_RELU, NULL, h);
+    ir_value_set_name(g, h, "hidden ?\?/ \\");
+    ValueId y = NODE(g, OP_LINEAR, NULL, h,
+                     param(g, "fc_weight", shape_make(2, (int64_t[]){2, 4}), -1, 1),
+                     param(g, "evil*/ name ?\?/\n/*", shape_make(1, (int64_t[]){2}), -1, 1));
+    ir_graph_add_output(g, y);
+    return g;
+}
+
+/* The input only gives a shape: the emitted run never reads it. */
+static Graph *build_unread(Arena *ar)
+{
+    Graph *g = ir_graph_new(ar, "unread");
+    Attrs z = {.zero = {3}};
+    ir_graph_add_output(g, NODE(g, OP_ZERO, &z, ir_graph_add_input(g, shape4(2, 3, 7, 5), "x")));
+    return g;
+}
+
+static const float literal_values[8] = {1.0f, -0.0f, 2.0f, 1e8f, 1e-45f, FLT_MAX, 0.1f, -1e10f};
+
+/* Zero input: the output is exactly the bias, which holds hard literals. */
+static Graph *build_literals(Arena *ar)
+{
+    rng = 0x11ull;
+    Graph *g = ir_graph_new(ar, "literals");
+    ValueId x = ir_graph_add_input(g, shape_make(2, (int64_t[]){1, 8}), "x");
+    ValueId b = param(g, "fc.bias", shape_make(1, (int64_t[]){8}), 0, 0);
+    memcpy(g->vals[b].data, literal_values, sizeof literal_values);
+    ValueId y = NODE(g, OP_LINEAR, NULL, x,
+                     param(g, "fc.weight", shape_make(2, (int64_t[]){8, 8}), -1, 1), b);
+    ir_graph_add_output(g, y);
+    return g;
+}
+
+/* ---- checks on the emitted text ---- */
+
+static void need(const char *text, const char *s, int *failures)
+{
+    if (!strstr(text, s)) {
+        fprintf(stderr, "emitted C lacks '%s'\n", s);
+        (*failures)++;
+    }
+}
+
+/* Every weight array named in `names` reads back bit-for-bit. */
+static void check_arrays(const Graph *g, const char *text, int *failures, bool all)
+{
+    for (ValueId v = 1; v < g->nval; v++) {
+        const Value *val = &g->vals[v];
+        if (!val->data || !val->name || strpbrk(val->name, "*/?\n"))
+            continue;
+        char key[160];
+        snprintf(key, sizeof key, "/* %s f32[", val->name);
+        const char *p = strstr(text, key);
+        if (!p) {
+            if (all) {
+                fprintf(stderr, "no array for %s\n", val->name);
+                (*failures)++;
+            }
+            continue;
+        }
+        p = strstr(p, "= {");
+        p = p ? p + 3 : NULL;
+        for (int64_t i = 0; p && i < shape_numel(&val->shape); i++) {
+            char *end;
+            float f = strtof(p, &end);
+            if (end == p || *end != 'f' || memcmp(&f, &val->data[i], sizeof f) != 0) {
+                fprintf(stderr, "%s[%lld]: %.9g emitted as %.20s\n", val->name, (long long)i,
+                        (double)val->data[i], p);
+                (*failures)++;
+                break;
+            }
+            p = end + 2; /* past "f," */
+        }
+    }
+}
+
+static void text_mixed(const Graph *g, const char *text, int *failures)
+{
+    static const char *const want[] = {
+        "nasc_rt_conv2d(", "nasc_rt_conv2d_1x1(", "nasc_rt_dwconv2d(", "nasc_rt_maxpool2d(",
+        "nasc_rt_avgpool2d(", "nasc_rt_gavgpool(", "nasc_rt_batchnorm(", "nasc_rt_relu(",
+        "nasc_rt_add(", "nasc_rt_copy_channels(", "nasc_rt_crop(", "nasc_rt_zero(",
+        "nasc_rt_linear(", "static const float bn_stem_bn_scale[6]", " * var: stem.bn.running_var",
+        "static const float w_cells_0__ops_1_bn_running_mean[24]", "= conv2d x, stem.conv.weight",
+        "(global_pooling) */", ".count_include_pad = 0}"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        need(text, want[i], failures);
+    check_arrays(g, text, failures, false);
+}
+
+static void text_names(const Graph *g, const char *text, int *failures)
+{
+    need(text, "static const float w_fc_weight[20]", failures);
+    need(text, "static const float w_fc_weight_2[8]", failures);
+    need(text, "w_evil___name_____", failures);
+    check_arrays(g, text, failures, false);
+}
+
+static void text_literals(const Graph *g, const char *text, int *failures)
+{
+    need(text, "1.0f, -0.0f, 2.0f, 100000000.0f, 1.40129846e-45f, 3.40282347e+38f", failures);
+    check_arrays(g, text, failures, true);
+}
+
+static void text_identity(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    need(text, "memcpy(output, input, 18 * sizeof *output);", failures);
+}
+
+static void text_unread(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    need(text, "(void)input;", failures);
+    need(text, "nasc_rt_zero(output, 36);", failures);
+}
+
+const Case cases[] = {
+    {"mixed", "genotype: test\nweights: seeded random", build_mixed, false, false, true,
+     text_mixed},
+    {"reduce", NULL, build_reduce, false, false, false, NULL},
+    {"identity", NULL, build_identity, false, true, false, text_identity},
+    {"Tiny_Net2", "a */ banner /* with ?\?/ hostile text", build_names, false, false, false,
+     text_names},
+    {"literals", NULL, build_literals, true, true, false, text_literals},
+    {"unread", NULL, build_unread, false, true, false, text_unread},
+    {NULL, NULL, NULL, false, false, false, NULL},
+};
+
+float *case_input(const Case *k, int64_t n)
+{
+    float *p = malloc((size_t)n * sizeof *p);
+    rng = 0x600dull;
+    for (int64_t i = 0; i < n; i++)
+        p[i] = k->zero_input ? 0.0f : frand() * 2;
+    return p;
+}
+
+/* ---- refusals ---- */
+
+/* cg_emit_c(g) must fail with a message containing `msg` and write nothing. */
+static int refuse(const Graph *g, const char *name, const char *msg)
+{
+    FILE *c = tmpfile(), *h = tmpfile();
+    CgOptions o = {name, NULL, NULL};
+    Diag d;
+    diag_init(&d);
+    bool ok = cg_emit_c(g, &o, c, h, &d);
+    bool found = false;
+    for (int i = 0; i < d.nmsg; i++)
+        found |= strstr(d.msg[i], msg) != NULL;
+    int bad = 0;
+    if (ok || !found || ftell(c) != 0 || ftell(h) != 0) {
+        fprintf(stderr, "refusal '%s': ok=%d, message found=%d, bytes written=%ld+%ld\n", msg,
+                ok, found, ftell(c), ftell(h));
+        diag_print(&d, stderr);
+        bad = 1;
+    }
+    diag_free(&d);
+    fclose(c);
+    fclose(h);
+    return bad;
+}
+
+/* x [1,2,4,4] -> conv 1x1 -> bn -> output; the weight is returned in *w. */
+static Graph *small(Arena *a, ValueId *w)
+{
+    rng = 0x77ull;
+    Graph *g = ir_graph_new(a, "small");
+    ValueId x = ir_graph_add_input(g, shape4(1, 2, 4, 4), "x");
+    ValueId c = conv(g, x, "c", 2, 1, 1, conv_a(1, 1, 0, 0, 0, 0, 1, 1, 1), false);
+    *w = g->nodes[g->vals[c].producer].in[1];
+    ir_graph_add_output(g, bnorm(g, c, "bn", true, 1e-5f));
+    return g;
+}
+
+int test_refusals(void)
+{
+    int bad = 0;
+    Arena a;
+    arena_init(&a);
+    ValueId w;
+    Graph *g = small(&a, &w);
+    float keep = g->vals[w].data[1];
+    g->vals[w].data[1] = NAN;
+    bad += refuse(g, "net", "element 1 is NaN");
+    g->vals[w].data[1] = -INFINITY;
+    bad += refuse(g, "net", "element 1 is infinite");
+    g->vals[w].data[1] = keep;
+    float *data = g->vals[w].data;
+    g->vals[w].data = NULL;
+    bad += refuse(g, "net", "'c.weight' has no data bound");
+    g->vals[w].data = data;
+    bad += refuse(g, "3net", "not a C identifier");
+    bad += refuse(g, "a-b", "not a C identifier");
+
+    /* var + eps < 0: no finite scale */
+    ValueId var = 0;
+    for (ValueId v = 1; v < g->nval; v++)
+        if (g->vals[v].name && strcmp(g->vals[v].name, "bn.running_var") == 0)
+            var = v;
+    g->vals[var].data[0] = -1.0f;
+    bad += refuse(g, "net", "channel 0 has scale");
+
+    /* statistics computed at run time cannot be folded */
+    Graph *h = ir_graph_new(&a, "bn_dynamic");
+    ValueId x = ir_graph_add_input(h, shape4(1, 1, 2, 2), "x");
+    int64_t one = 1;
+    Attrs bn = {.bn = {1e-5f}};
+    ValueId mean = param(h, "m", shape_make(1, &one), 0, 1);
+    ValueId y = NODE(h, OP_BATCHNORM, &bn, x, mean, NODE(h, OP_RELU, NULL, mean));
+    ir_graph_add_output(h, y);
+    bad += refuse(h, "net", "var must be a param");
+
+    Graph *two = ir_graph_new(&a, "two");
+    ValueId x0 = ir_graph_add_input(two, shape4(1, 1, 2, 2), "a");
+    ValueId x1 = ir_graph_add_input(two, shape4(1, 1, 2, 2), "b");
+    ir_graph_add_output(two, NODE(two, OP_ADD, NULL, x0, x1));
+    bad += refuse(two, "net", "exactly one of each");
+    arena_free_all(&a);
+    return bad;
+}

@@ -1,0 +1,25 @@
+/* cases.h — the graphs test_emit_c compiles, and the refusal checks. */
+#ifndef NASC_TESTS_CODEGEN_CASES_H
+#define NASC_TESTS_CODEGEN_CASES_H
+
+#include "ir/ir.h"
+
+typedef struct Case {
+    const char *name;   /* also the emitted symbol prefix */
+    const char *banner;
+    Graph *(*build)(Arena *a);
+    bool zero_input;    /* feed zeros instead of random values */
+    bool exact;         /* compare bit-for-bit value equality */
+    bool asan;          /* also run under the sanitizers */
+    /* Extra checks on the emitted .c text; adds to *failures. */
+    void (*check_text)(const Graph *g, const char *text, int *failures);
+} Case;
+
+extern const Case cases[]; /* terminated by {NULL} */
+
+/* Seeded input for case k: n floats, caller frees. */
+float *case_input(const Case *k, int64_t n);
+/* Graphs and options cg_emit_c must refuse; returns the failure count. */
+int test_refusals(void);
+
+#endif

@@ -1,0 +1,275 @@
+/* test_emit_c.c — emitted C, compiled and run, against the interpreter.
+ *
+ *   test_emit_c HARNESS_C WORKDIR CC [--asan]
+ *
+ * For each case graph (together they use every op and attribute variant):
+ * emit NAME.c/NAME.h twice (byte-identical?), scan the .c for what a
+ * dependency-free file must not contain, compile it with CC under
+ * -std=c99 -Wall -Wextra -Werror -pedantic (plus stricter firmware flags)
+ * with harness.c, which also checks the header macros at compile time, run
+ * it on a seeded random input and compare with rt_interp_run:
+ * max |c - ref| <= 1e-4 * max |ref| (exact when the case asks). --asan also
+ * builds and runs the largest case with -fsanitize=address,undefined.
+ * Error cases check that bad graphs are refused with a diagnostic and no
+ * output.
+ */
+#include "codegen/codegen.h"
+#include "runtime/interp.h"
+#include "tests/codegen/cases.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+static const char *harness, *workdir, *cc;
+
+#define CHECK(cond, ...)                                                               \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                              \
+            fputc('\n', stderr);                                                       \
+            failures++;                                                                \
+        }                                                                              \
+    } while (0)
+
+static const char strict[] = "-std=c99 -Wall -Wextra -Werror -pedantic -O2 -Wshadow -Wvla "
+                             "-Wconversion -Wdouble-promotion -Wfloat-equal -Wcast-qual "
+                             "-Wstrict-prototypes -Wmissing-prototypes";
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (p) {
+        p[n] = '\0';
+        *len = (size_t)n;
+    }
+    return p;
+}
+
+static bool write_floats(const char *path, const float *v, int64_t n)
+{
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(v, sizeof *v, (size_t)n, f) == (size_t)n;
+    return f && fclose(f) == 0 && ok;
+}
+
+/* Emits g into dir/name.{c,h}; false (with the diagnostics printed) on error. */
+static bool emit(const Graph *g, const char *dir, const char *name, const char *banner)
+{
+    char cpath[512], hpath[512];
+    snprintf(cpath, sizeof cpath, "%s/%s.c", dir, name);
+    snprintf(hpath, sizeof hpath, "%s/%s.h", dir, name);
+    FILE *cf = fopen(cpath, "w"), *hf = fopen(hpath, "w");
+    CgOptions o = {name, NULL, banner};
+    Diag d;
+    diag_init(&d);
+    bool ok = cf && hf && cg_emit_c(g, &o, cf, hf, &d);
+    if (cf)
+        fclose(cf);
+    if (hf)
+        fclose(hf);
+    if (!ok)
+        diag_print(&d, stderr);
+    diag_free(&d);
+    return ok;
+}
+
+/* text without its comments (which may well mention sqrt or stdio). */
+static char *strip_comments(const char *text)
+{
+    char *out = malloc(strlen(text) + 1), *o = out;
+    while (out && *text) {
+        if (text[0] == '/' && text[1] == '*') {
+            const char *end = strstr(text + 2, "*/");
+            text = end ? end + 2 : text + strlen(text);
+            *o++ = ' ';
+        } else {
+            *o++ = *text++;
+        }
+    }
+    if (out)
+        *o = '\0';
+    return out;
+}
+
+/* What a dependency-free, state-free C file must not contain (in code). */
+static void scan_forbidden(const char *commented, const char *what)
+{
+    char *text = strip_comments(commented);
+    if (!text)
+        return;
+    static const char *const bad[] = {"malloc", "calloc", "realloc", "free(", "printf", "stdio",
+                                      "math.h", "sqrt", "INFINITY", "exp(", "#pragma"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(!strstr(text, bad[i]), "%s: contains '%s'", what, bad[i]);
+    /* file-scope statics: constants or functions only */
+    for (const char *p = text; (p = strstr(p, "\nstatic ")); p++) {
+        const char *eol = strchr(p + 1, '\n');
+        bool fn = eol && memchr(p, '(', (size_t)(eol - p));
+        CHECK(fn || strncmp(p, "\nstatic const ", 14) == 0, "%s: mutable global: %.60s", what,
+              p + 1);
+    }
+    for (const char *p = text; (p = strstr(p, "#include")); p++) {
+        bool ok = !strncmp(p, "#include <stddef.h>", 19) ||
+                  !strncmp(p, "#include <stdint.h>", 19) ||
+                  !strncmp(p, "#include <string.h>", 19) || !strncmp(p, "#include \"", 10);
+        CHECK(ok, "%s: unexpected %.40s", what, p);
+    }
+    bool uses_str = strstr(text, "memcpy") || strstr(text, "memset");
+    CHECK(uses_str == (strstr(text, "#include <string.h>") != NULL),
+          "%s: <string.h> included iff memcpy/memset is used", what);
+    free(text);
+}
+
+static int run(const char *cmd)
+{
+    int rc = system(cmd);
+    if (rc != 0)
+        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
+    return rc;
+}
+
+/* Compiles case dir with flags, runs it, returns the output or NULL. */
+static float *build_and_run(const Graph *g, const Case *k, const char *dir, const char *flags,
+                            const char *tag)
+{
+    const Shape *si = &g->vals[g->inputs[0]].shape, *so = &g->vals[g->outputs[0]].shape;
+    char up[64], cmd[4096], exe[512];
+    size_t i;
+    for (i = 0; k->name[i] && i + 1 < sizeof up; i++)
+        up[i] = (char)(k->name[i] >= 'a' && k->name[i] <= 'z' ? k->name[i] - 32 : k->name[i]);
+    up[i] = '\0';
+    long long d[8];
+    for (int j = 0; j < 4; j++) {
+        d[j] = (long long)(j < si->rank ? si->d[j] : 1);
+        d[4 + j] = (long long)(j < so->rank ? so->d[j] : 1);
+    }
+    snprintf(exe, sizeof exe, "%s/run_%s", dir, tag);
+    snprintf(cmd, sizeof cmd,
+             "%s %s -I%s -DNAME=%s -DUPNAME=%s '-DHEADER=\"%s.h\"' -DEXP_IN_N=%lld "
+             "-DEXP_IN_C=%lld -DEXP_IN_H=%lld -DEXP_IN_W=%lld -DEXP_OUT_N=%lld -DEXP_OUT_C=%lld "
+             "-DEXP_OUT_H=%lld -DEXP_OUT_W=%lld -DEXP_WS=%lld %s %s/%s.c -o %s",
+             cc, flags, dir, k->name, up, k->name, d[0], d[1], d[2], d[3], d[4], d[5], d[6],
+             d[7], (long long)cg_workspace_bytes(g), harness, dir, k->name, exe);
+    if (run(cmd) != 0)
+        return NULL;
+    snprintf(cmd, sizeof cmd, "%s %s/in.bin %s/out_%s.bin", exe, dir, dir, tag);
+    if (run(cmd) != 0)
+        return NULL;
+    snprintf(cmd, sizeof cmd, "%s/out_%s.bin", dir, tag);
+    size_t len;
+    float *out = (float *)read_file(cmd, &len);
+    CHECK(out && len == (size_t)shape_numel(so) * sizeof(float), "%s: output size", k->name);
+    return out;
+}
+
+static void compare(const Case *k, const char *tag, const float *got, const float *ref,
+                    int64_t n)
+{
+    double maxref = 0, maxerr = 0;
+    for (int64_t i = 0; i < n; i++) {
+        maxref = fmax(maxref, fabs((double)ref[i]));
+        double e = fabs((double)got[i] - (double)ref[i]);
+        maxerr = isnan(e) ? INFINITY : fmax(maxerr, e);
+    }
+    double tol = k->exact ? 0.0 : 1e-4 * maxref;
+    printf("%-10s [%s] max error %.3g, max |ref| %.3g\n", k->name, tag, maxerr, maxref);
+    CHECK(maxerr <= tol, "%s [%s]: max error %g > %g (max |ref| %g)", k->name, tag, maxerr, tol,
+          maxref);
+}
+
+static void test_case(const Case *k, bool asan)
+{
+    Arena a;
+    arena_init(&a);
+    Graph *g = k->build(&a);
+    char dir[512], dir2[512], p1[1200], p2[1200];
+    snprintf(dir, sizeof dir, "%s/%s", workdir, k->name);
+    snprintf(dir2, sizeof dir2, "%s/%s.again", workdir, k->name);
+    snprintf(p1, sizeof p1, "mkdir -p %s %s", dir, dir2);
+    if (run(p1) != 0 || !emit(g, dir, k->name, k->banner) || !emit(g, dir2, k->name, k->banner)) {
+        CHECK(0, "%s: emission failed", k->name);
+        arena_free_all(&a);
+        return;
+    }
+    for (int h = 0; h < 2; h++) {
+        size_t l1, l2;
+        snprintf(p1, sizeof p1, "%s/%s.%c", dir, k->name, h ? 'h' : 'c');
+        snprintf(p2, sizeof p2, "%s/%s.%c", dir2, k->name, h ? 'h' : 'c');
+        char *t1 = read_file(p1, &l1), *t2 = read_file(p2, &l2);
+        CHECK(t1 && t2 && l1 == l2 && memcmp(t1, t2, l1) == 0, "%s: emitting twice differs",
+              p1);
+        if (t1 && !h)
+            scan_forbidden(t1, p1);
+        if (t1 && !h && k->check_text)
+            k->check_text(g, t1, &failures);
+        free(t1);
+        free(t2);
+    }
+
+    int64_t nin = shape_numel(&g->vals[g->inputs[0]].shape);
+    int64_t nout = shape_numel(&g->vals[g->outputs[0]].shape);
+    float *in = case_input(k, nin), *ref = malloc((size_t)nout * sizeof *ref);
+    snprintf(p1, sizeof p1, "%s/in.bin", dir);
+    Diag d;
+    diag_init(&d);
+    bool ok = write_floats(p1, in, nin) && rt_interp_run(g, in, ref, NULL, &d);
+    if (!ok)
+        diag_print(&d, stderr);
+    CHECK(ok, "%s: interpreter failed", k->name);
+    diag_free(&d);
+
+    float *out = ok ? build_and_run(g, k, dir, strict, "strict") : NULL;
+    CHECK(out, "%s: strict build or run failed", k->name);
+    if (out)
+        compare(k, "strict", out, ref, nout);
+    free(out);
+    if (asan && k->asan) {
+        out = build_and_run(g, k, dir,
+                            "-std=c99 -Wall -Wextra -Werror -pedantic -O1 -g "
+                            "-fsanitize=address,undefined -fno-sanitize-recover=all "
+                            "-fno-omit-frame-pointer",
+                            "asan");
+        CHECK(out, "%s: sanitizer build or run failed", k->name);
+        if (out)
+            compare(k, "asan", out, ref, nout);
+        free(out);
+    }
+    free(in);
+    free(ref);
+    arena_free_all(&a);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: test_emit_c HARNESS_C WORKDIR CC [--asan]\n");
+        return 2;
+    }
+    harness = argv[1];
+    workdir = argv[2];
+    cc = argv[3];
+    bool asan = argc > 4 && strcmp(argv[4], "--asan") == 0;
+    for (const Case *k = cases; k->name; k++)
+        test_case(k, asan);
+    failures += test_refusals();
+    if (failures) {
+        fprintf(stderr, "emit_c (%s): %d failures\n", cc, failures);
+        return 1;
+    }
+    printf("emit_c (%s): ok\n", cc);
+    return 0;
+}
