@@ -25,6 +25,7 @@ typedef struct Interp {
     float **own;       /* per value: buffer this run allocated, freed at last use */
     float *ws;         /* convolution scratch, grown to the largest need */
     size_t ws_cap;     /* floats in ws */
+    bool calibrate;    /* set BN running statistics from the batch first */
 } Interp;
 
 /* One adapter per op. y is the output buffer (numel of the node's output
@@ -130,9 +131,32 @@ static bool interp_conv2d(Interp *it, const Node *n, float *y)
     return true;
 }
 
+/* Calibration: the BN's running mean and (biased) variance become the
+ * statistics of its actual input, per channel over N, H, W, in double. */
+static void calibrate_batchnorm(Interp *it, const Node *n)
+{
+    const Shape *x = shape_of(it, n->in[0]);
+    const float *xd = in_data(it, n, 0);
+    float *mean = it->g->vals[n->in[1]].data, *var = it->g->vals[n->in[2]].data;
+    int64_t hw = x->d[2] * x->d[3];
+    for (int64_t c = 0; c < x->d[1]; c++) {
+        double s = 0, sq = 0;
+        for (int64_t b = 0; b < x->d[0]; b++) {
+            const float *p = xd + (b * x->d[1] + c) * hw;
+            for (int64_t i = 0; i < hw; i++)
+                s += p[i], sq += (double)p[i] * p[i];
+        }
+        double m = s / (double)(x->d[0] * hw), v = sq / (double)(x->d[0] * hw) - m * m;
+        mean[c] = (float)m;
+        var[c] = (float)(v > 0 ? v : 0);
+    }
+}
+
 static bool interp_batchnorm(Interp *it, const Node *n, float *y)
 {
     const Shape *x = shape_of(it, n->in[0]);
+    if (it->calibrate)
+        calibrate_batchnorm(it, n);
     /* operands: x, mean, var [, gamma [, beta]] */
     rt_ref_batchnorm(x->d[0], x->d[1], x->d[2] * x->d[3], in_data(it, n, 0), in_data(it, n, 1),
                      in_data(it, n, 2), opt_data(it, n, 3), opt_data(it, n, 4),
@@ -331,8 +355,8 @@ static bool run_node(Interp *it, NodeId id, const uint32_t *last, const char *tr
     return true;
 }
 
-bool rt_interp_run(const Graph *g, const float *input, float *output, const char *trace_dir,
-                   Diag *d)
+static bool interp_run(const Graph *g, const float *input, float *output, const char *trace_dir,
+                       bool calibrate, Diag *d)
 {
     Loc none = {NULL, 0, 0};
     if (g->ninput != 1 || g->noutput != 1) {
@@ -340,7 +364,8 @@ bool rt_interp_run(const Graph *g, const float *input, float *output, const char
                    g->name ? g->name : "", g->ninput, g->noutput);
         return false;
     }
-    Interp it = {g, d, calloc(g->nval, sizeof *it.val), calloc(g->nval, sizeof *it.own), NULL, 0};
+    Interp it = {g, d, calloc(g->nval, sizeof *it.val), calloc(g->nval, sizeof *it.own), NULL, 0,
+                 calibrate};
     bool ok = it.val && it.own;
     if (!ok)
         diag_error(d, none, "interpreter: out of memory for %u values", g->nval);
@@ -362,5 +387,33 @@ bool rt_interp_run(const Graph *g, const float *input, float *output, const char
     for (uint32_t v = 0; it.own && v < g->nval; v++)
         free(it.own[v]);
     free(it.own), free(it.val), free(it.ws);
+    return ok;
+}
+
+bool rt_interp_run(const Graph *g, const float *input, float *output, const char *trace_dir,
+                   Diag *d)
+{
+    return interp_run(g, input, output, trace_dir, false, d);
+}
+
+bool rt_interp_calibrate_bn(Graph *g, const float *input, Diag *d)
+{
+    for (NodeId id = 1; id < g->nnode; id++) {
+        const Node *n = &g->nodes[id];
+        if (n->op == OP_BATCHNORM && (g->nodes[g->vals[n->in[1]].producer].op != OP_PARAM ||
+                                      g->nodes[g->vals[n->in[2]].producer].op != OP_PARAM)) {
+            diag_error(d, n->loc, "batchnorm: running statistics must be params to calibrate");
+            return false;
+        }
+    }
+    if (g->noutput != 1)
+        return interp_run(g, input, NULL, NULL, true, d); /* reports the arity */
+    float *out = malloc((size_t)shape_numel(&g->vals[g->outputs[0]].shape) * sizeof *out);
+    if (!out) {
+        diag_error(d, loc_file(NULL), "interpreter: out of memory");
+        return false;
+    }
+    bool ok = interp_run(g, input, out, NULL, true, d);
+    free(out);
     return ok;
 }

@@ -15,4 +15,11 @@
 bool rt_interp_run(const Graph *g, const float *input, float *output, const char *trace_dir,
                    Diag *d);
 
+/* Data-dependent initialisation: runs g on `input` and, at every
+ * batchnorm, first sets its running mean and variance to the statistics of
+ * the BN's actual input, so every BN normalises as in a trained net. Gives
+ * seeded weights a realistic activation scale (no collapse to the BN shifts,
+ * no overflow); deterministic for a given machine's BLAS. */
+bool rt_interp_calibrate_bn(Graph *g, const float *input, Diag *d);
+
 #endif

@@ -31,6 +31,9 @@ bool cli_is_opt(const char *arg, const char *opt);
 
 /* cli_build.c: genotype -> graph with weights bound (or seeded). */
 Graph *cli_build_net(Arena *a, const NetArgs *na, Genotype *geno_out, Diag *d);
+/* A fixed pseudo-random input, near-normal with variance 1: the default input of `run` and
+ * the calibration input of seeded weights. */
+void cli_seeded_input(float *x, int64_t n);
 /* Describes where the weights came from, for banners and reports. */
 const char *cli_weights_note(Arena *a, const NetArgs *na);
 

@@ -38,16 +38,6 @@ static int run_option(void *ctx, int argc, char **argv, int *i)
     return 0;
 }
 
-/* A fixed pseudo-random input in [-1, 1) (xorshift), for runs without --in. */
-static void seeded_input(float *x, int64_t n)
-{
-    uint32_t s = 2463534242u;
-    for (int64_t i = 0; i < n; i++) {
-        s ^= s << 13, s ^= s >> 17, s ^= s << 5;
-        x[i] = (float)(s >> 8) * (1.0f / 8388608.0f) - 1.0f;
-    }
-}
-
 static void print_top(const float *y, int64_t n, int top)
 {
     if (top > n)
@@ -91,7 +81,7 @@ int cmd_run(int argc, char **argv, Arena *a, Diag *d)
     int64_t nout = shape_numel(&g->vals[g->outputs[0]].shape);
     float *x = arena_calloc(a, (size_t)nin, sizeof(float));
     float *y = arena_calloc(a, (size_t)nout, sizeof(float));
-    if (o.in ? !cli_read_f32(o.in, x, (size_t)nin, d) : (seeded_input(x, nin), false))
+    if (o.in ? !cli_read_f32(o.in, x, (size_t)nin, d) : (cli_seeded_input(x, nin), false))
         return cli_report(d);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
