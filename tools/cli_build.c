@@ -56,5 +56,6 @@ const char *cli_weights_note(Arena *a, const NetArgs *na)
     if (na->weights)
         return arena_printf(a, "weights: %s", na->weights);
     return arena_printf(a, "weights: deterministic seeded initialisation (seed %llu; "
-                        "BatchNorm statistics calibrated on a seeded input), NOT trained", (unsigned long long)na->seed);
+                        "BatchNorm statistics calibrated on a seeded input), NOT trained",
+                        (unsigned long long)na->seed);
 }

@@ -125,5 +125,30 @@ else
   fail=$((fail + 1)); echo "FAIL compile-writes-c-and-h: $(ls -A "$OUT")"; cat "$T/stderr"
 fi
 
+# ---- convert round trip: literal -> JSON -> literal -> JSON is lossless ----
+if "$NASC" convert "$G" --genotype V2 -o "$T/in/v2.json" &&
+  "$NASC" convert "$T/in/v2.json" --to literal -o "$T/in/v2.txt" &&
+  "$NASC" convert "$T/in/v2.txt" -o "$T/in/v2b.json" &&
+  cmp -s "$T/in/v2.json" "$T/in/v2b.json" &&
+  grep -q "^V2 = Genotype(normal=\[('sep_conv_3x3', 0), " "$T/in/v2.txt" &&
+  grep -q "reduce_concat=\[2, 3, 4, 5\])" "$T/in/v2.txt"; then
+  pass=$((pass + 1)); echo "ok   convert-roundtrip"
+else
+  fail=$((fail + 1)); echo "FAIL convert-roundtrip"
+fi
+
+# ---- the same inputs give byte-identical C ----
+mkdir -p "$T/d1" "$T/d2"
+if "$NASC" compile "$G" "${SMALL[@]}" -o "$T/d1/net.c" &&
+  "$NASC" compile "$G" "${SMALL[@]}" -o "$T/d2/net.c" &&
+  cmp -s "$T/d1/net.c" "$T/d2/net.c" && cmp -s "$T/d1/net.h" "$T/d2/net.h" &&
+  "$NASC" compile "$G" "${SMALL[@]}" --weights "$T/in/ok.safetensors" -o "$T/d1/net.c" &&
+  "$NASC" compile "$G" "${SMALL[@]}" --weights "$T/in/ok.safetensors" -o "$T/d2/net.c" &&
+  cmp -s "$T/d1/net.c" "$T/d2/net.c"; then
+  pass=$((pass + 1)); echo "ok   deterministic-output"
+else
+  fail=$((fail + 1)); echo "FAIL deterministic-output"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

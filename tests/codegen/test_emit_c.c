@@ -16,48 +16,17 @@
 #include "codegen/codegen.h"
 #include "runtime/interp.h"
 #include "tests/codegen/cases.h"
+#include "tests/check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
 static const char *harness, *workdir, *cc;
-
-#define CHECK(cond, ...)                                                               \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                              \
-            fputc('\n', stderr);                                                       \
-            failures++;                                                                \
-        }                                                                              \
-    } while (0)
 
 static const char strict[] = "-std=c99 -Wall -Wextra -Werror -pedantic -O2 -Wshadow -Wvla "
                              "-Wconversion -Wdouble-promotion -Wfloat-equal -Wcast-qual "
                              "-Wstrict-prototypes -Wmissing-prototypes";
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    if (p) {
-        p[n] = '\0';
-        *len = (size_t)n;
-    }
-    return p;
-}
 
 static bool write_floats(const char *path, const float *v, int64_t n)
 {
@@ -114,22 +83,22 @@ static void scan_forbidden(const char *commented, const char *what)
     static const char *const bad[] = {"malloc", "calloc", "realloc", "free(", "printf", "stdio",
                                       "math.h", "sqrt", "INFINITY", "exp(", "#pragma"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK(!strstr(text, bad[i]), "%s: contains '%s'", what, bad[i]);
+        CHECKF(!strstr(text, bad[i]), "%s: contains '%s'", what, bad[i]);
     /* file-scope statics: constants or functions only */
     for (const char *p = text; (p = strstr(p, "\nstatic ")); p++) {
         const char *eol = strchr(p + 1, '\n');
         bool fn = eol && memchr(p, '(', (size_t)(eol - p));
-        CHECK(fn || strncmp(p, "\nstatic const ", 14) == 0, "%s: mutable global: %.60s", what,
+        CHECKF(fn || strncmp(p, "\nstatic const ", 14) == 0, "%s: mutable global: %.60s", what,
               p + 1);
     }
     for (const char *p = text; (p = strstr(p, "#include")); p++) {
         bool ok = !strncmp(p, "#include <stddef.h>", 19) ||
                   !strncmp(p, "#include <stdint.h>", 19) ||
                   !strncmp(p, "#include <string.h>", 19) || !strncmp(p, "#include \"", 10);
-        CHECK(ok, "%s: unexpected %.40s", what, p);
+        CHECKF(ok, "%s: unexpected %.40s", what, p);
     }
     bool uses_str = strstr(text, "memcpy") || strstr(text, "memset");
-    CHECK(uses_str == (strstr(text, "#include <string.h>") != NULL),
+    CHECKF(uses_str == (strstr(text, "#include <string.h>") != NULL),
           "%s: <string.h> included iff memcpy/memset is used", what);
     free(text);
 }
@@ -171,8 +140,8 @@ static float *build_and_run(const Graph *g, const Case *k, const char *dir, cons
         return NULL;
     snprintf(cmd, sizeof cmd, "%s/out_%s.bin", dir, tag);
     size_t len;
-    float *out = (float *)read_file(cmd, &len);
-    CHECK(out && len == (size_t)shape_numel(so) * sizeof(float), "%s: output size", k->name);
+    float *out = (float *)check_slurp(cmd, &len);
+    CHECKF(out && len == (size_t)shape_numel(so) * sizeof(float), "%s: output size", k->name);
     return out;
 }
 
@@ -187,7 +156,7 @@ static void compare(const Case *k, const char *tag, const float *got, const floa
     }
     double tol = k->exact ? 0.0 : 1e-4 * maxref;
     printf("%-10s [%s] max error %.3g, max |ref| %.3g\n", k->name, tag, maxerr, maxref);
-    CHECK(maxerr <= tol, "%s [%s]: max error %g > %g (max |ref| %g)", k->name, tag, maxerr, tol,
+    CHECKF(maxerr <= tol, "%s [%s]: max error %g > %g (max |ref| %g)", k->name, tag, maxerr, tol,
           maxref);
 }
 
@@ -201,7 +170,7 @@ static void test_case(const Case *k, bool asan)
     snprintf(dir2, sizeof dir2, "%s/%s.again", workdir, k->name);
     snprintf(p1, sizeof p1, "mkdir -p %s %s", dir, dir2);
     if (run(p1) != 0 || !emit(g, dir, k->name, k->banner) || !emit(g, dir2, k->name, k->banner)) {
-        CHECK(0, "%s: emission failed", k->name);
+        CHECKF(0, "%s: emission failed", k->name);
         arena_free_all(&a);
         return;
     }
@@ -209,8 +178,8 @@ static void test_case(const Case *k, bool asan)
         size_t l1, l2;
         snprintf(p1, sizeof p1, "%s/%s.%c", dir, k->name, h ? 'h' : 'c');
         snprintf(p2, sizeof p2, "%s/%s.%c", dir2, k->name, h ? 'h' : 'c');
-        char *t1 = read_file(p1, &l1), *t2 = read_file(p2, &l2);
-        CHECK(t1 && t2 && l1 == l2 && memcmp(t1, t2, l1) == 0, "%s: emitting twice differs",
+        char *t1 = check_slurp(p1, &l1), *t2 = check_slurp(p2, &l2);
+        CHECKF(t1 && t2 && l1 == l2 && memcmp(t1, t2, l1) == 0, "%s: emitting twice differs",
               p1);
         if (t1 && !h)
             scan_forbidden(t1, p1);
@@ -229,11 +198,11 @@ static void test_case(const Case *k, bool asan)
     bool ok = write_floats(p1, in, nin) && rt_interp_run(g, in, ref, NULL, &d);
     if (!ok)
         diag_print(&d, stderr);
-    CHECK(ok, "%s: interpreter failed", k->name);
+    CHECKF(ok, "%s: interpreter failed", k->name);
     diag_free(&d);
 
     float *out = ok ? build_and_run(g, k, dir, strict, "strict") : NULL;
-    CHECK(out, "%s: strict build or run failed", k->name);
+    CHECKF(out, "%s: strict build or run failed", k->name);
     if (out)
         compare(k, "strict", out, ref, nout);
     free(out);
@@ -243,7 +212,7 @@ static void test_case(const Case *k, bool asan)
                             "-fsanitize=address,undefined -fno-sanitize-recover=all "
                             "-fno-omit-frame-pointer",
                             "asan");
-        CHECK(out, "%s: sanitizer build or run failed", k->name);
+        CHECKF(out, "%s: sanitizer build or run failed", k->name);
         if (out)
             compare(k, "asan", out, ref, nout);
         free(out);

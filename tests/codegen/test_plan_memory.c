@@ -7,21 +7,12 @@
  * that need workspace get a slot.
  */
 #include "passes/passes.h"
+#include "tests/check.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
 
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fputc('\n', stderr);                                          \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static int rnd(int n)
@@ -67,19 +58,19 @@ static int64_t check_plan(const Graph *g, const char *what)
     for (ValueId v = 1; v < g->nval; v++) {
         const Value *val = &g->vals[v];
         bool slot = val->producer && g->nodes[val->producer].op != OP_PARAM && !is_out[v];
-        CHECK(slot == (off[v] >= 0), "%s: value %u offset %lld", what, v, (long long)off[v]);
+        CHECKF(slot == (off[v] >= 0), "%s: value %u offset %lld", what, v, (long long)off[v]);
         if (off[v] < 0)
             continue;
-        CHECK(off[v] % 64 == 0, "%s: value %u offset %lld not 64-aligned", what, v,
+        CHECKF(off[v] % 64 == 0, "%s: value %u offset %lld not 64-aligned", what, v,
               (long long)off[v]);
-        CHECK(off[v] + bytes_of(g, v) <= total, "%s: value %u ends past total %lld", what, v,
+        CHECKF(off[v] + bytes_of(g, v) <= total, "%s: value %u ends past total %lld", what, v,
               (long long)total);
         for (ValueId u = 1; u < v; u++) {
             if (off[u] < 0)
                 continue;
             bool live_together = first[u] <= last[v] && first[v] <= last[u];
             bool disjoint = off[u] + bytes_of(g, u) <= off[v] || off[v] + bytes_of(g, v) <= off[u];
-            CHECK(!live_together || disjoint,
+            CHECKF(!live_together || disjoint,
                   "%s: values %u [%u,%u] and %u [%u,%u] overlap at %lld/%lld", what, u,
                   first[u], last[u], v, first[v], last[v], (long long)off[u],
                   (long long)off[v]);
@@ -107,9 +98,9 @@ static void test_chain(void)
     }
     ir_graph_add_output(g, v);
     int64_t total = check_plan(g, "chain");
-    CHECK(total < sum, "chain: total %lld not below the sum of sizes %lld", (long long)total,
+    CHECKF(total < sum, "chain: total %lld not below the sum of sizes %lld", (long long)total,
           (long long)sum);
-    CHECK(total == 2 * 448, "chain: total %lld, want two slots (896)", (long long)total);
+    CHECKF(total == 2 * 448, "chain: total %lld, want two slots (896)", (long long)total);
     arena_free_all(&a);
 }
 
@@ -154,7 +145,7 @@ static void test_random(int seed)
     int64_t sum = 0;
     for (int i = 1; i < nv; i++)
         sum += (bytes_of(g, vals[i]) + 63) / 64 * 64;
-    CHECK(total <= sum, "%s: total %lld above the sum of sizes %lld", what, (long long)total,
+    CHECKF(total <= sum, "%s: total %lld above the sum of sizes %lld", what, (long long)total,
           (long long)sum);
     arena_free_all(&a);
 }
@@ -167,7 +158,7 @@ static void test_trivial(void)
     Graph *g = ir_graph_new(&a, "identity");
     ValueId x = ir_graph_add_input(g, shape4(1, 1, 2, 2), "x");
     ir_graph_add_output(g, x);
-    CHECK(check_plan(g, "identity") == 0, "identity graph needs no workspace");
+    CHECKF(check_plan(g, "identity") == 0, "identity graph needs no workspace");
     arena_free_all(&a);
 }
 

@@ -10,21 +10,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "frontend/frontend.h"
+#include "tests/check.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
 
-#define CHECK(c)                                                                   \
-    do {                                                                           \
-        if (!(c)) {                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                            \
-        }                                                                          \
-    } while (0)
 
 #define CHECK_STR(a, b) check_str(__LINE__, (a), (b))
 

@@ -6,35 +6,12 @@
  *   one-line message in BAD_DIR/x.err.
  */
 #include "ir/ir.h"
+#include "tests/check.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    *len = fread(buf, 1, (size_t)n, f);
-    buf[*len] = 0;
-    fclose(f);
-    return buf;
-}
 
 /* conv -> bn -> relu -> maxpool; concat with an avgpool branch; add; head */
 static Graph *build_sample(Arena *a, Diag *d)
@@ -167,7 +144,7 @@ static void roundtrip_file(const char *path)
     arena_init(&a);
     diag_init(&d);
     size_t len;
-    char *text = slurp(path, &len);
+    char *text = check_slurp(path, &len);
     Graph *g = text ? ir_parse(&a, path, text, len, &d) : NULL;
     if (!g || !ir_verify(g, &d)) {
         diag_print(&d, stderr);
@@ -191,10 +168,10 @@ static void bad_file(const char *path)
     arena_init(&a);
     diag_init(&d);
     size_t len, elen;
-    char *text = slurp(path, &len);
+    char *text = check_slurp(path, &len);
     char errpath[1024];
     snprintf(errpath, sizeof errpath, "%.*s.err", (int)(strlen(path) - 4), path);
-    char *want = slurp(errpath, &elen);
+    char *want = check_slurp(errpath, &elen);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     Graph *g = ir_parse(&a, base, text, len, &d);
     bool ok = g && ir_verify(g, &d);

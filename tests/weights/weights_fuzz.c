@@ -14,19 +14,12 @@
  */
 #include "frontend/frontend.h"
 #include "st_writer.h"
+#include "tests/check.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
 
-#define CHECK(c)                                                                      \
-    do {                                                                              \
-        if (!(c)) {                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);     \
-            failures++;                                                               \
-        }                                                                             \
-    } while (0)
 
 static uint64_t rng_state = 0x5eed;
 

@@ -8,21 +8,14 @@
  */
 #include "frontend/frontend.h"
 #include "st_writer.h"
+#include "tests/check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
 static const char *dir = ".";
 
-#define CHECK(c)                                                                      \
-    do {                                                                              \
-        if (!(c)) {                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);     \
-            failures++;                                                               \
-        }                                                                             \
-    } while (0)
 
 static char *tmp_path(const char *name)
 {
