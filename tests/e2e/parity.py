@@ -11,6 +11,7 @@ Figures are printed per comparison so they can be quoted. Exit status:
 0 pass, 1 fail, 77 skip (torch missing), 2 usage.
 """
 import argparse
+import copy
 import os
 import re
 import subprocess
@@ -95,6 +96,9 @@ def make_case(a):
     x_alt = torch.randn(1, 3, a.hw[0], a.hw[1], generator=g)
     with torch.no_grad():
         y, y_alt = model(x), model(x_alt)
+        # fp32 rounding of the oracle itself, to read the figures against.
+        y64 = copy.deepcopy(model).double()(x.double())
+        a.fp32_error = float((y.double() - y64).abs().max())
         if a.mutate:
             model.state_dict()[a.mutate].mul_(1.5)
             a.mutated_shift = float((model(x) - y).abs().max())
@@ -252,6 +256,8 @@ def main(argv):
     sens = float(np.max(np.abs(y - y_alt)))
     print("  torch: %d params, max|y| = %.4f, input sensitivity max|y(x)-y(x')| "
           "= %.4f" % (dt.count_parameters(model), np.max(np.abs(y)), sens))
+    print("  torch fp32 vs fp64: max|diff| = %.3e (the oracle's own rounding)"
+          % a.fp32_error)
     # An oracle whose output barely depends on the input would let a broken
     # compiler pass; demand the input move the logits far beyond tolerance.
     if not sens > 20 * tol:
