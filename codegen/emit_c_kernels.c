@@ -297,6 +297,29 @@ static const char k_linear[] =
     "}\n"
     ;
 
+static const char k_resize_bilinear[] =
+    "/* Bilinear resize x[nc,h,w] -> y[nc,oh,ow] through tap tables made by nasc:\n"
+    " * output row i mixes input rows y0[i], y1[i] with weights 1 - ly[i], ly[i],\n"
+    " * output column j input columns x0[j], x1[j] with 1 - lx[j], lx[j]. Columns\n"
+    " * are mixed first, then rows, in runtime/ref's order (same rounding). */\n"
+    "static void nasc_rt_resize_bilinear(const float *x, float *y, int nc, int h, int w, int oh,\n"
+    "                                    int ow, const int *y0, const int *y1, const float *ly,\n"
+    "                                    const int *x0, const int *x1, const float *lx)\n"
+    "{\n"
+    "    for (int k = 0; k < nc; k++, x += h * w)\n"
+    "        for (int i = 0; i < oh; i++) {\n"
+    "            const float *r0 = x + y0[i] * w, *r1 = x + y1[i] * w;\n"
+    "            float b = ly[i], a = 1.0f - b;\n"
+    "            for (int j = 0; j < ow; j++) {\n"
+    "                float d = lx[j], e = 1.0f - d;\n"
+    "                float t0 = r0[x0[j]] * e + r0[x1[j]] * d;\n"
+    "                float t1 = r1[x0[j]] * e + r1[x1[j]] * d;\n"
+    "                *y++ = t0 * a + t1 * b;\n"
+    "            }\n"
+    "        }\n"
+    "}\n"
+    ;
+
 const CgKernelDef cg_kernels[NCK] = {
     [CK_SPAN] = {k_span, {-1, -1}, false},
     [CK_CONV_P] = {k_conv_p, {-1, -1}, false},
@@ -315,6 +338,7 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_CROP] = {k_crop, {-1, -1}, false},
     [CK_ZERO] = {k_zero, {-1, -1}, false},
     [CK_LINEAR] = {k_linear, {-1, -1}, false},
+    [CK_RESIZE_BILINEAR] = {k_resize_bilinear, {-1, -1}, false},
 };
 
 _Static_assert(sizeof cg_kernels / sizeof cg_kernels[0] == NCK, "kernel table incomplete");

@@ -8,6 +8,7 @@
  * names come from cg_val (input / output / workspace slot / weight array).
  */
 #include "internal.h"
+#include "runtime/ref/ref.h" /* rt_resize_taps: resize tables built at compile time */
 
 #include <math.h>
 #include <string.h>
@@ -278,5 +279,73 @@ static bool emitc_linear(CgCtx *c, const Node *n)
     cg_use_kernel(c, CK_LINEAR);
     cg_buf_printf(&c->body, "    nasc_rt_linear(%s, %s, %s, %s, %lld, %lld, %lld);\n", xs, wv,
                   bs, cg_val(c, n->out), dim(c, x, 0), dim(c, w, 1), dim(c, w, 0));
+    return true;
+}
+
+/* Appends `static const int NAME[n] = {...};` to the file-scope decls. */
+static void decl_ints(CgCtx *c, const char *name, const int *v, int64_t n)
+{
+    cg_buf_printf(&c->decls, "static const int %s[%lld] = {\n", name, (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        cg_buf_printf(&c->decls, "%s%d,%s", i % 16 ? " " : "    ", v[i],
+                      i % 16 == 15 || i == n - 1 ? "\n" : "");
+    cg_buf_printf(&c->decls, "};\n");
+}
+
+/* Name stem S of the tap tables S_i0, S_i1 (int) and S_l (float) of one
+ * resized axis. A stem is shared by every resize with the same (in, out,
+ * align_corners) along H or W, so each table is emitted once. Only this
+ * function makes "rsz_" names, and it registers all three together, so a
+ * taken S_i0 means the tables exist and a free one that all three are free. */
+static const char *resize_axis_tables(CgCtx *c, int64_t in, int64_t out, int ac)
+{
+    const char *stem = arena_printf(&c->arena, "rsz_%lld_%lld_ac%d", (long long)in,
+                                    (long long)out, ac);
+    const char *name[3] = {arena_printf(&c->arena, "%s_i0", stem),
+                           arena_printf(&c->arena, "%s_i1", stem),
+                           arena_printf(&c->arena, "%s_l", stem)};
+    for (uint32_t k = 0; k < c->nnames; k++)
+        if (strcmp(c->names[k], name[0]) == 0)
+            return stem;
+    for (int k = 0; k < 3; k++)
+        NASC_ASSERT(strcmp(cg_unique_name(c, "", name[k], 0, ""), name[k]) == 0);
+    int *i0 = arena_calloc(&c->arena, (size_t)out, sizeof *i0);
+    int *i1 = arena_calloc(&c->arena, (size_t)out, sizeof *i1);
+    float *lam = arena_calloc(&c->arena, (size_t)out, sizeof *lam);
+    NASC_ASSERT(i0 && i1 && lam);
+    for (int64_t o = 0; o < out; o++) {
+        RtResizeTap t;
+        rt_resize_taps(in, out, ac, o, &t);
+        i0[o] = (int)t.i0, i1[o] = (int)t.i1, lam[o] = t.lambda;
+    }
+    cg_buf_printf(&c->decls,
+                  "\n/* Bilinear taps of an axis resized %lld -> %lld, align_corners = %d,\n"
+                  " * computed by nasc with runtime/ref's rt_resize_taps (PyTorch's weights):\n"
+                  " * output o reads inputs i0[o], i1[o] with weights 1 - l[o], l[o]. */\n",
+                  (long long)in, (long long)out, ac);
+    decl_ints(c, name[0], i0, out);
+    decl_ints(c, name[1], i1, out);
+    cg_buf_printf(&c->decls, "static const float %s[%lld] = {\n", name[2], (long long)out);
+    cg_buf_floats(&c->decls, lam, out);
+    cg_buf_printf(&c->decls, "};\n");
+    return stem;
+}
+
+/* x [N,C,H,W] -> [N,C,size[0],size[1]]: the kernel only gathers and mixes;
+ * every index and weight is a table made here, so the emitted code needs no
+ * floor or division (and no libm). */
+static bool emitc_resize_bilinear(CgCtx *c, const Node *n)
+{
+    ValueId x = n->in[0], y = n->out;
+    int ac = n->attrs.resize.align_corners;
+    const char *ry = resize_axis_tables(c, dim(c, x, 2), dim(c, y, 2), ac);
+    const char *rx = resize_axis_tables(c, dim(c, x, 3), dim(c, y, 3), ac);
+    const char *xs = cg_val(c, x);
+    cg_use_kernel(c, CK_RESIZE_BILINEAR);
+    cg_buf_printf(&c->body,
+                  "    nasc_rt_resize_bilinear(%s, %s, %lld, %lld, %lld, %lld, %lld,\n"
+                  "                            %s_i0, %s_i1, %s_l, %s_i0, %s_i1, %s_l);\n",
+                  xs, cg_val(c, y), dim(c, x, 0) * dim(c, x, 1), dim(c, x, 2), dim(c, x, 3),
+                  dim(c, y, 2), dim(c, y, 3), ry, ry, ry, rx, rx, rx);
     return true;
 }

@@ -45,6 +45,7 @@ typedef enum CgKernel {
     CK_CROP,
     CK_ZERO,
     CK_LINEAR,
+    CK_RESIZE_BILINEAR, /* gathers through tap tables the emitter writes */
     NCK
 } CgKernel;
 

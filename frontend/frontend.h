@@ -37,7 +37,8 @@ typedef struct Genotype {
 
 /* darts_ops.c: the DARTS primitive table (none, max_pool_3x3, ...). */
 typedef enum DartsKind {
-    DK_NONE, DK_MAXPOOL, DK_AVGPOOL, DK_SKIP, DK_SEPCONV, DK_DILCONV, DK_CONV7x1_1x7
+    DK_NONE, DK_MAXPOOL, DK_AVGPOOL, DK_SKIP, DK_SEPCONV, DK_DILCONV, DK_CONV7x1_1x7,
+    DK_ATROUS /* TF hnasnet atrous_KxK: ReLU, dense KxK conv rate 2, BN */
 } DartsKind;
 typedef struct DartsOp {
     const char *name;
@@ -70,6 +71,10 @@ char *fe_genotype_to_json(Arena *a, const Genotype *g);
 /* Reads `path` (JSON if its first non-blank byte is '{', else literal). */
 bool fe_load_genotype(Arena *a, const char *path, const char *want, Genotype *out,
                       Diag *d);
+/* What a genotype file holds: JSON whose "space" is "autodeeplab", a TF
+ * hnasnet description (it names hiddenstate_indices), or else DARTS. */
+typedef enum FeArchKind { FE_ARCH_DARTS, FE_ARCH_ADL_JSON, FE_ARCH_ADL_TF } FeArchKind;
+FeArchKind fe_sniff_arch(const char *text, size_t len);
 /* Whole file into arena memory, NUL-terminated; error names the path. */
 char *fe_read_file(Arena *a, const char *path, size_t *len, Diag *d);
 
@@ -120,5 +125,79 @@ bool fe_bind_weights(Graph *g, const SafeTensors *st, const char *ignore_prefix,
  * conv/linear weights He-uniform(+-sqrt(6/fan_in)), BN gamma ~ 1, beta ~ 0,
  * running mean/var non-trivial but fixed. Independent of param order. */
 void fe_init_weights(Graph *g, uint64_t seed);
+
+/* ---- Auto-DeepLab architectures (autodeeplab*.c, docs/autodeeplab.md) ----
+ * A cell is 10 rows [edge, op] over the 20-edge, 5-node DAG of the PyTorch
+ * ports: node n (2..6) reads states 0..n-1 through edges offset(n)+j with
+ * offset = 0, 2, 5, 9, 14 (state 0 = prev-prev cell, 1 = prev cell). The
+ * path gives one level 0..3 (output stride 4, 8, 16, 32) per layer. */
+enum { ADL_NODES = 5, ADL_EDGES = 20, ADL_ROWS = 10, ADL_MAX_LAYERS = 256 };
+
+typedef enum AdlBn { ADL_BN_PLAIN, ADL_BN_ABN } AdlBn;
+
+typedef struct AdlRow {
+    int edge;
+    const char *op; /* a name of fe_adl_ops: PRIMITIVES plus atrous_3x3/5x5 */
+    Loc loc;        /* the row */
+    Loc edge_loc, op_loc;
+} AdlRow;
+
+typedef struct AdlArch {
+    const char *name;   /* or NULL */
+    int *path;          /* nlayers levels */
+    Loc *path_loc;
+    int nlayers;
+    AdlRow rows[ADL_ROWS];
+    int nrows;
+    int F, B;           /* filter multiplier (20/32/48), blocks concatenated (5) */
+    int classes;
+    int in_h, in_w;
+    int aspp_rates[3];  /* dilations of the three 3x3 ASPP branches */
+    bool decoder;       /* DeepLabv3+ decoder on cell 2's output */
+    AdlBn bn;
+    Loc loc;
+} AdlArch;
+
+/* PRIMITIVES order of the PyTorch ports (index = op number in [edge, op]
+ * rows): none, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3,
+ * sep_conv_5x5, dil_conv_3x3, dil_conv_5x5; then nasc's atrous_3x3 (8),
+ * atrous_5x5 (9) for TF cells. Terminated by {NULL}. */
+extern const DartsOp fe_adl_ops[];
+const DartsOp *fe_adl_op(const char *name);
+/* First edge of node n (2..6): 0, 2, 5, 9, 14. */
+int fe_adl_edge_offset(int node);
+/* F=20 B=5 classes=19 513x513 rates 6/12/18 decoder on, plain BN. */
+void fe_adl_defaults(AdlArch *a);
+/* Located checks: path levels 0..3, first level 0 or 1, steps of at most
+ * one level, edges 0..19, each node exactly two rows, known ops. */
+bool fe_adl_check(const AdlArch *a, Diag *d);
+
+/* autodeeplab_read.c: readers. Each fills only what its form holds; the
+ * rest keeps the caller's values (defaults or command-line options). */
+bool fe_adl_read_path(Arena *a, const char *file, AdlArch *out, Diag *d);  /* .npy or JSON list */
+bool fe_adl_read_cell(Arena *a, const char *file, AdlArch *out, Diag *d);  /* .npy or JSON rows */
+/* TF hnasnet description: `backbone = [...]`, `operations = [...]`,
+ * `hiddenstate_indices = [...]`, `used_hiddenstates = [...]` assignments
+ * (Python or JSON object); TF input 0 = previous cell becomes our 1. */
+bool fe_adl_parse_tf(Arena *a, const char *file, const char *text, size_t len, AdlArch *out,
+                     Diag *d);
+/* The canonical JSON (space "autodeeplab"), read and written. */
+bool fe_adl_parse_json(Arena *a, const char *file, const char *text, size_t len, AdlArch *out,
+                       Diag *d);
+char *fe_adl_to_json(Arena *a, const AdlArch *arch);
+
+/* npy.c: a NumPy .npy file (format 1.0/2.0/3.0) of integers, C order. */
+typedef struct NpyArray {
+    int rank;
+    int64_t shape[8];
+    int64_t *data; /* numel values converted to int64 */
+    int64_t numel;
+} NpyArray;
+bool fe_npy_read_ints(Arena *a, const char *path, NpyArray *out, Diag *d);
+
+/* lower_autodeeplab.c: the retrain network (stem, cells along the path,
+ * ASPP, decoder, final bilinear upsample), state_dict names of
+ * NoamRosenberg/autodeeplab Retrain_Autodeeplab. */
+Graph *fe_lower_autodeeplab(Arena *a, const AdlArch *arch, Diag *d);
 
 #endif

@@ -281,3 +281,43 @@ bool fe_load_genotype(Arena *a, const char *path, const char *want, Genotype *ou
     }
     return fe_genotype_check(out, d);
 }
+
+/* A quoted key or value `"word"` followed, after blanks and a colon, by
+ * `"value"`; a cheap textual probe, good enough to route a file to the
+ * reader that then checks it properly. */
+static bool json_has_pair(const char *text, size_t len, const char *key, const char *value)
+{
+    size_t klen = strlen(key), vlen = strlen(value);
+    for (size_t i = 0; i + klen + 2 <= len; i++) {
+        if (text[i] != '"' || strncmp(text + i + 1, key, klen) != 0 || text[i + klen + 1] != '"')
+            continue;
+        size_t j = i + klen + 2;
+        while (j < len && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' ||
+                           text[j] == '\r' || text[j] == ':'))
+            j++;
+        if (!value[0] || (j + vlen + 2 <= len && text[j] == '"' &&
+                          strncmp(text + j + 1, value, vlen) == 0 && text[j + vlen + 1] == '"'))
+            return true;
+    }
+    return false;
+}
+
+static bool has_word(const char *text, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(text + i, word, n) == 0)
+            return true;
+    return false;
+}
+
+FeArchKind fe_sniff_arch(const char *text, size_t len)
+{
+    if (looks_like_json(text, len)) {
+        if (json_has_pair(text, len, "space", "autodeeplab"))
+            return FE_ARCH_ADL_JSON;
+        return json_has_pair(text, len, "hiddenstate_indices", "") ? FE_ARCH_ADL_TF
+                                                                    : FE_ARCH_DARTS;
+    }
+    return has_word(text, len, "hiddenstate_indices") ? FE_ARCH_ADL_TF : FE_ARCH_DARTS;
+}

@@ -103,7 +103,9 @@ enum {
                               in PyTorch, not trainable parameters */
 };
 
-typedef enum AttrKind { AK_NONE, AK_CONV, AK_POOL, AK_BN, AK_CROP, AK_ZERO, NAK } AttrKind;
+typedef enum AttrKind {
+    AK_NONE, AK_CONV, AK_POOL, AK_BN, AK_CROP, AK_ZERO, AK_RESIZE, NAK
+} AttrKind;
 
 /* pad order everywhere: top, left, bottom, right */
 typedef struct Conv2dAttrs { int stride[2], pad[4], dilation[2], groups; } Conv2dAttrs;
@@ -111,12 +113,14 @@ typedef struct Pool2dAttrs { int kernel[2], stride[2], pad[4], count_include_pad
 typedef struct BnAttrs { float eps; } BnAttrs;
 typedef struct CropAttrs { int top, left; } CropAttrs;
 typedef struct ZeroAttrs { int stride; } ZeroAttrs;
+typedef struct ResizeAttrs { int size[2], align_corners; } ResizeAttrs;
 typedef union Attrs {
     Conv2dAttrs conv; /* AK_CONV */
     Pool2dAttrs pool; /* AK_POOL */
     BnAttrs bn;       /* AK_BN */
     CropAttrs crop;   /* AK_CROP */
     ZeroAttrs zero;   /* AK_ZERO */
+    ResizeAttrs resize; /* AK_RESIZE */
 } Attrs;
 
 /* One field of an attribute struct, for the generic attr printer/parser:

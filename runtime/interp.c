@@ -267,6 +267,20 @@ static bool interp_linear(Interp *it, const Node *n, float *y)
     return true;
 }
 
+/* x[N,C,H,W] -> y[N,C,size[0],size[1]] */
+static bool interp_resize_bilinear(Interp *it, const Node *n, float *y)
+{
+    const Shape *x = shape_of(it, n->in[0]);
+    const ResizeAttrs *a = &n->attrs.resize;
+    bool ok = a->size[0] >= 1 && a->size[1] >= 1 && (a->align_corners & ~1) == 0 &&
+              x->d[2] >= 1 && x->d[3] >= 1;
+    if (!check_out(it, n, ok, x->d[1], a->size[0], a->size[1]))
+        return false;
+    rt_ref_resize_bilinear(x->d[0] * x->d[1], x->d[2], x->d[3], a->size[0], a->size[1],
+                           a->align_corners, in_data(it, n, 0), y);
+    return true;
+}
+
 /* ---- driver ---- */
 
 /* Writes value v (data p) as trace_dir/<name>.bin if it is named. */

@@ -10,12 +10,25 @@
 
 /* Options shared by the verbs that build a network. */
 typedef struct NetArgs {
-    const char *genotype_path;
+    const char *genotype_path; /* positional: DARTS literal, JSON or TF hnasnet file */
     const char *genotype_name; /* --genotype */
-    NetConfig cfg;
+    NetConfig cfg;             /* DARTS macro network (--net, --C, --layers, ...) */
     const char *weights;       /* --weights, or NULL for seeded init */
     uint64_t seed;             /* --seed (default 0) */
+    /* Auto-DeepLab: --path/--cell files and options overriding the file */
+    const char *adl_path, *adl_cell;
+    int F, aspp_rates[3];
+    bool no_decoder;
+    const char *bn;            /* --bn bn|abn */
+    bool given_classes, given_input; /* --classes / --input were on the line */
 } NetArgs;
+
+/* A built network and a one-line description of it. */
+typedef struct BuiltNet {
+    Graph *g;
+    const char *summary; /* e.g. "DARTS_V2 NetworkCIFAR C=36 layers=20 ..." */
+    bool autodeeplab;
+} BuiltNet;
 
 /* cli_args.c: parses a common network option at argv[*i] (advancing *i
  * past its value). Returns 1 if consumed, 0 if not a network option, -1
@@ -29,8 +42,13 @@ bool cli_parse_hw(const char *s, int *h, int *w);
 const char *cli_value(int argc, char **argv, int *i, const char *opt);
 bool cli_is_opt(const char *arg, const char *opt);
 
-/* cli_build.c: genotype -> graph with weights bound (or seeded). */
-Graph *cli_build_net(Arena *a, const NetArgs *na, Genotype *geno_out, Diag *d);
+/* cli_build.c: architecture -> graph with weights bound (or seeded). */
+bool cli_build_net(Arena *a, const NetArgs *na, BuiltNet *out, Diag *d);
+/* Reads an Auto-DeepLab architecture from the positional file and/or
+ * --path/--cell, then applies the command-line overrides. */
+bool cli_load_adl(Arena *a, const NetArgs *na, AdlArch *arch, Diag *d);
+/* True when the inputs name an Auto-DeepLab architecture. */
+bool cli_is_adl(Arena *a, const NetArgs *na, Diag *d);
 /* A fixed pseudo-random input, near-normal with variance 1: the default input of `run` and
  * the calibration input of seeded weights. */
 void cli_seeded_input(float *x, int64_t n);
@@ -56,6 +74,16 @@ bool cli_read_f32(const char *path, float *dst, size_t n, Diag *d);
  * unknown, -1 error; may be NULL). Returns 0, or an exit status. */
 int cli_parse_net_cmd(int argc, char **argv, NetArgs *na, void *ctx,
                       int (*own)(void *ctx, int argc, char **argv, int *i));
+
+/* cli_image.c: images through stb. Per-channel normalisation of 0..1 RGB. */
+typedef struct ImageNorm {
+    float mean[3], std[3];
+} ImageNorm;
+bool cli_image_size(const char *path, int *h, int *w, Diag *d);
+/* Reads an image, resizes it bilinearly to h x w, writes normalised CHW. */
+bool cli_image_load(const char *path, const ImageNorm *norm, int h, int w, float *chw, Diag *d);
+/* Per-pixel argmax of [classes, h, w] logits as a VOC-palette PNG. */
+bool cli_mask_write(const char *path, const float *logits, int classes, int h, int w, Diag *d);
 
 /* Verbs. argv[0] is the verb; a and d live for the verb's duration. */
 typedef int (*VerbFn)(int argc, char **argv, Arena *a, Diag *d);

@@ -77,6 +77,64 @@ void cli_net_defaults(NetArgs *na, int argc, char **argv)
     fe_netconfig_default(&na->cfg, scan_net_kind(argc, argv));
 }
 
+/* "6,12,18" -> three rates in 1..4096. */
+static bool parse_rates(const char *s, int *rates)
+{
+    char *end;
+    for (int k = 0; k < 3; k++) {
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno || end == s || v < 1 || v > 4096 || *end != (k < 2 ? ',' : 0))
+            return false;
+        rates[k] = (int)v;
+        s = end + 1;
+    }
+    return true;
+}
+
+/* Auto-DeepLab options: --path, --cell, --F, --aspp-rates, --no-decoder, --bn. */
+static int adl_option(NetArgs *na, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *v;
+    if (cli_is_opt(a, "--path") || cli_is_opt(a, "--cell")) {
+        bool path = cli_is_opt(a, "--path");
+        if (!(v = cli_value(argc, argv, i, path ? "--path" : "--cell")))
+            return -1;
+        *(path ? &na->adl_path : &na->adl_cell) = v;
+        return 1;
+    }
+    if (cli_is_opt(a, "--F")) {
+        if (!(v = cli_value(argc, argv, i, "--F")))
+            return -1;
+        return parse_int_arg("--F", v, 1, 4096, &na->F) ? 1 : -1;
+    }
+    if (cli_is_opt(a, "--aspp-rates")) {
+        if (!(v = cli_value(argc, argv, i, "--aspp-rates")))
+            return -1;
+        if (!parse_rates(v, na->aspp_rates)) {
+            fprintf(stderr, "nasc: error: --aspp-rates expects three rates like 6,12,18, got "
+                    "'%s'\n", v);
+            return -1;
+        }
+        return 1;
+    }
+    if (strcmp(a, "--no-decoder") == 0) {
+        na->no_decoder = true;
+        return 1;
+    }
+    if (cli_is_opt(a, "--bn")) {
+        if (!(v = cli_value(argc, argv, i, "--bn")))
+            return -1;
+        if (strcmp(v, "bn") && strcmp(v, "abn")) {
+            fprintf(stderr, "nasc: error: --bn expects bn or abn, got '%s'\n", v);
+            return -1;
+        }
+        na->bn = v;
+        return 1;
+    }
+    return 0;
+}
+
 int cli_net_option(NetArgs *na, int argc, char **argv, int *i)
 {
     const char *a = argv[*i], *v;
@@ -91,8 +149,12 @@ int cli_net_option(NetArgs *na, int argc, char **argv, int *i)
             continue;
         if (!(v = cli_value(argc, argv, i, ints[k].opt)))
             return -1;
+        na->given_classes |= ints[k].dst == &c->classes;
         return parse_int_arg(ints[k].opt, v, ints[k].lo, ints[k].hi, ints[k].dst) ? 1 : -1;
     }
+    int r = adl_option(na, argc, argv, i);
+    if (r != 0)
+        return r;
     if (cli_is_opt(a, "--net")) {
         if (!(v = cli_value(argc, argv, i, "--net")))
             return -1;
@@ -105,6 +167,7 @@ int cli_net_option(NetArgs *na, int argc, char **argv, int *i)
     if (cli_is_opt(a, "--input")) {
         if (!(v = cli_value(argc, argv, i, "--input")))
             return -1;
+        na->given_input = true;
         if (!cli_parse_hw(v, &c->in_h, &c->in_w)) {
             fprintf(stderr, "nasc: error: --input expects HxW (e.g. 32x32), got '%s'\n", v);
             return -1;
@@ -158,7 +221,7 @@ int cli_parse_net_cmd(int argc, char **argv, NetArgs *na, void *ctx,
             return usage_error(argv[0], argv[i]);
         na->genotype_path = argv[i];
     }
-    if (!na->genotype_path) {
+    if (!na->genotype_path && !na->adl_path && !na->adl_cell) {
         fprintf(stderr, "nasc %s: error: no genotype file given\n", argv[0]);
         return 2;
     }

@@ -10,13 +10,17 @@
 /* ---- run ---- */
 
 typedef struct RunOpts {
-    const char *in, *out, *trace;
+    const char *in, *out, *trace, *image, *mask;
     int top;
 } RunOpts;
 
 static int run_option(void *ctx, int argc, char **argv, int *i)
 {
     RunOpts *o = ctx;
+    if (strcmp(argv[*i], "-o") == 0)
+        return (o->mask = cli_value(argc, argv, i, "-o")) ? 1 : -1;
+    if (cli_is_opt(argv[*i], "--image"))
+        return (o->image = cli_value(argc, argv, i, "--image")) ? 1 : -1;
     static const char *const names[] = {"--in", "--out", "--trace", "--top"};
     for (int k = 0; k < 4; k++) {
         if (!cli_is_opt(argv[*i], names[k]))
@@ -36,6 +40,52 @@ static int run_option(void *ctx, int argc, char **argv, int *i)
         return 1;
     }
     return 0;
+}
+
+/* The run's input: --in raw floats, --image a picture (normalised with
+ * CIFAR statistics for CIFAR nets, ImageNet ones otherwise), or seeded. */
+static bool load_input(const NetArgs *na, const RunOpts *o, bool autodeeplab,
+                       const Shape *in, float *x, Diag *d)
+{
+    static const ImageNorm cifar = {{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
+    static const ImageNorm imagenet = {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+    if (o->in)
+        return cli_read_f32(o->in, x, (size_t)shape_numel(in), d);
+    if (o->image) {
+        bool is_cifar = !autodeeplab && na->cfg.kind == NET_CIFAR;
+        return cli_image_load(o->image, is_cifar ? &cifar : &imagenet, (int)in->d[2],
+                              (int)in->d[3], x, d);
+    }
+    cli_seeded_input(x, shape_numel(in));
+    return true;
+}
+
+/* For a segmentation map [1, K, H, W]: the classes covering most pixels. */
+static void print_pixel_classes(const float *y, const Shape *s, int top)
+{
+    int64_t k = s->d[1], plane = s->d[2] * s->d[3];
+    float *share = calloc((size_t)k, sizeof *share);
+    if (!share)
+        return;
+    for (int64_t i = 0; i < plane; i++) {
+        int64_t best = 0;
+        for (int64_t c = 1; c < k; c++)
+            if (y[c * plane + i] > y[best * plane + i])
+                best = c;
+        share[best] += 1.0f / (float)plane;
+    }
+    for (int r = 0; r < top && r < k; r++) {
+        int64_t best = 0;
+        for (int64_t c = 1; c < k; c++)
+            if (share[c] > share[best])
+                best = c;
+        if (share[best] <= 0)
+            break;
+        printf("  #%d  class %lld  %.1f%% of pixels\n", r + 1, (long long)best,
+               100.0 * share[best]);
+        share[best] = -1;
+    }
+    free(share);
 }
 
 static void print_top(const float *y, int64_t n, int top)
@@ -69,19 +119,30 @@ static int write_output(const char *path, const float *y, int64_t n, Diag *d)
 int cmd_run(int argc, char **argv, Arena *a, Diag *d)
 {
     NetArgs na;
-    RunOpts o = {NULL, NULL, NULL, 5};
+    RunOpts o = {.top = 5};
     int rc = cli_parse_net_cmd(argc, argv, &na, &o, run_option);
     if (rc)
         return rc;
-    Genotype geno;
-    Graph *g = cli_build_net(a, &na, &geno, d);
-    if (!g)
+    if (o.image && o.in) {
+        fprintf(stderr, "nasc run: error: give --image or --in, not both\n");
+        return 2;
+    }
+    /* a segmentation net takes the picture at its own size */
+    if (o.image && !na.given_input && cli_is_adl(a, &na, d)) {
+        if (!cli_image_size(o.image, &na.cfg.in_h, &na.cfg.in_w, d))
+            return cli_report(d);
+        na.given_input = true;
+    }
+    BuiltNet net;
+    if (d->nerr || !cli_build_net(a, &na, &net, d))
         return cli_report(d);
-    int64_t nin = shape_numel(&g->vals[g->inputs[0]].shape);
-    int64_t nout = shape_numel(&g->vals[g->outputs[0]].shape);
+    Graph *g = net.g;
+    const Shape *in_shape = &g->vals[g->inputs[0]].shape;
+    const Shape *out_shape = &g->vals[g->outputs[0]].shape;
+    int64_t nin = shape_numel(in_shape), nout = shape_numel(out_shape);
     float *x = arena_calloc(a, (size_t)nin, sizeof(float));
     float *y = arena_calloc(a, (size_t)nout, sizeof(float));
-    if (o.in ? !cli_read_f32(o.in, x, (size_t)nin, d) : (cli_seeded_input(x, nin), false))
+    if (!load_input(&na, &o, net.autodeeplab, in_shape, x, d))
         return cli_report(d);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -91,7 +152,18 @@ int cmd_run(int argc, char **argv, Arena *a, Diag *d)
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     if (o.top > 0) {
         printf("%s: %lld outputs, reference interpreter %.2f ms\n", g->name, (long long)nout, ms);
-        print_top(y, nout, o.top);
+        if (out_shape->rank == 4)
+            print_pixel_classes(y, out_shape, o.top);
+        else
+            print_top(y, nout, o.top);
+    }
+    if (o.mask && (out_shape->rank != 4 ||
+                   !cli_mask_write(o.mask, y, (int)out_shape->d[1], (int)out_shape->d[2],
+                                   (int)out_shape->d[3], d))) {
+        if (out_shape->rank != 4)
+            diag_error(d, loc_file(o.mask), "-o writes a segmentation mask, but %s outputs "
+                       "class scores, not a map", g->name);
+        return cli_report(d);
     }
     return o.out ? write_output(o.out, y, nout, d) : cli_report(d);
 }
@@ -105,17 +177,20 @@ typedef struct Block {
     ValueId out;      /* the value named like the block, if any */
 } Block;
 
-/* The block a state_dict key belongs to: "cells.N" or its first part. */
+/* The block a state_dict key belongs to: through "cells.N" when the key
+ * has it ("encoder.cells.3"), else its first part, or first two under
+ * "encoder." ("encoder.stem0", "aspp", "classifier"). */
 static const char *block_of(Arena *a, const char *key)
 {
-    const char *dot = strchr(key, '.');
-    if (!dot)
-        return key;
-    if (strncmp(key, "cells.", 6) == 0) {
-        const char *dot2 = strchr(dot + 1, '.');
-        return dot2 ? arena_strndup(a, key, (size_t)(dot2 - key)) : key;
-    }
-    return arena_strndup(a, key, (size_t)(dot - key));
+    const char *cells = strstr(key, "cells.");
+    const char *end = NULL;
+    if (cells && (cells == key || cells[-1] == '.'))
+        end = strchr(cells + 6, '.');
+    else if (strncmp(key, "encoder.", 8) == 0)
+        end = strchr(key + 8, '.');
+    else
+        end = strchr(key, '.');
+    return end ? arena_strndup(a, key, (size_t)(end - key)) : key;
 }
 
 static Block *find_block(Block *b, int *n, const char *name)
@@ -149,12 +224,16 @@ static void print_block_table(const Graph *g, Arena *a)
         for (int i = 0; i < nb && g->vals[v].name; i++)
             if (strcmp(blocks[i].name, g->vals[v].name) == 0)
                 blocks[i].out = v;
-    printf("\n  %-16s %-18s %12s %14s\n", "block", "output", "params", "MACs");
+    int64_t in_h = g->vals[g->inputs[0]].shape.d[2];
+    printf("\n  %-18s %-20s %6s %12s %14s\n", "block", "output", "stride", "params", "MACs");
     for (int i = 0; i < nb; i++) {
-        char shape[96] = "-";
-        if (blocks[i].out)
-            shape_str(&g->vals[blocks[i].out].shape, shape, sizeof shape);
-        printf("  %-16s %-18s %12lld %14lld\n", blocks[i].name, shape,
+        char shape[96] = "-", stride[16] = "-";
+        const Shape *s = blocks[i].out ? &g->vals[blocks[i].out].shape : NULL;
+        if (s)
+            shape_str(s, shape, sizeof shape);
+        if (s && s->rank == 4)
+            snprintf(stride, sizeof stride, "%.3g", (double)in_h / (double)s->d[2]);
+        printf("  %-18s %-20s %6s %12lld %14lld\n", blocks[i].name, shape, stride,
                (long long)blocks[i].params, (long long)blocks[i].macs);
     }
 }
@@ -165,17 +244,14 @@ int cmd_inspect(int argc, char **argv, Arena *a, Diag *d)
     int rc = cli_parse_net_cmd(argc, argv, &na, NULL, NULL);
     if (rc)
         return rc;
-    Genotype geno;
-    Graph *g = cli_build_net(a, &na, &geno, d);
-    if (!g)
+    BuiltNet net;
+    if (!cli_build_net(a, &na, &net, d))
         return cli_report(d);
+    Graph *g = net.g;
     int64_t macs = 0;
     for (NodeId n = 1; n < g->nnode; n++)
         macs += ir_node_macs(g, &g->nodes[n]);
-    const NetConfig *c = &na.cfg;
-    printf("network     %s: %s C=%d layers=%d classes=%d input=%dx%d\n", g->name,
-           c->kind == NET_CIFAR ? "NetworkCIFAR" : "NetworkImageNet", c->C, c->layers,
-           c->classes, c->in_h, c->in_w);
+    printf("network     %s: %s\n", g->name, net.summary);
     int64_t buffers, params = ir_graph_param_count(g, &buffers);
     printf("parameters  %lld (+ %lld BatchNorm running statistics)\n", (long long)params,
            (long long)buffers);
@@ -189,46 +265,63 @@ int cmd_inspect(int argc, char **argv, Arena *a, Diag *d)
 
 /* ---- convert ---- */
 
-int cmd_convert(int argc, char **argv, Arena *a, Diag *d)
+/* The genotype in the canonical JSON or the DARTS literal; Auto-DeepLab
+ * architectures have only the JSON form. NULL after a diagnostic. */
+static const char *convert_text(Arena *a, const NetArgs *na, bool json, Diag *d)
 {
-    const char *path = NULL, *name = NULL, *to = "json", *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char **dst = NULL, *opt = argv[i];
-        if (cli_is_opt(opt, "--genotype"))
-            dst = &name, opt = "--genotype";
-        else if (cli_is_opt(opt, "--to"))
-            dst = &to, opt = "--to";
-        else if (strcmp(opt, "-o") == 0)
-            dst = &out;
-        if (dst) {
-            if (!(*dst = cli_value(argc, argv, &i, opt)))
-                return 2;
-        } else if (opt[0] == '-' || path) {
-            fprintf(stderr, "nasc convert: error: unexpected argument '%s'\n", opt);
-            return 2;
-        } else {
-            path = opt;
+    if (cli_is_adl(a, na, d)) {
+        AdlArch arch;
+        if (!json) {
+            diag_error(d, loc_file(na->genotype_path ? na->genotype_path : na->adl_cell),
+                       "Auto-DeepLab architectures convert to JSON only");
+            return NULL;
         }
-    }
-    if (!path || (strcmp(to, "json") && strcmp(to, "literal"))) {
-        fprintf(stderr, "nasc convert: error: %s\n",
-                path ? "--to expects json or literal" : "no genotype file given");
-        return 2;
+        return cli_load_adl(a, na, &arch, d) ? fe_adl_to_json(a, &arch) : NULL;
     }
     Genotype geno;
-    if (!fe_load_genotype(a, path, name, &geno, d) || !fe_genotype_check(&geno, d))
+    if (d->nerr || !fe_load_genotype(a, na->genotype_path, na->genotype_name, &geno, d))
+        return NULL;
+    return json ? fe_genotype_to_json(a, &geno) : fe_genotype_to_literal(a, &geno);
+}
+
+typedef struct ConvertOpts {
+    const char *to, *out;
+} ConvertOpts;
+
+static int convert_option(void *ctx, int argc, char **argv, int *i)
+{
+    ConvertOpts *o = ctx;
+    if (cli_is_opt(argv[*i], "--to"))
+        return (o->to = cli_value(argc, argv, i, "--to")) ? 1 : -1;
+    if (strcmp(argv[*i], "-o") == 0)
+        return (o->out = cli_value(argc, argv, i, "-o")) ? 1 : -1;
+    return 0;
+}
+
+int cmd_convert(int argc, char **argv, Arena *a, Diag *d)
+{
+    NetArgs na;
+    ConvertOpts o = {"json", NULL};
+    int rc = cli_parse_net_cmd(argc, argv, &na, &o, convert_option);
+    if (rc)
+        return rc;
+    if (strcmp(o.to, "json") && strcmp(o.to, "literal")) {
+        fprintf(stderr, "nasc convert: error: --to expects json or literal, got '%s'\n", o.to);
+        return 2;
+    }
+    const char *text = convert_text(a, &na, strcmp(o.to, "json") == 0, d);
+    if (!text)
         return cli_report(d);
-    const char *text = strcmp(to, "json") == 0 ? fe_genotype_to_json(a, &geno)
-                                                 : fe_genotype_to_literal(a, &geno);
+    const char *out = o.out;
     if (!out) {
         fputs(text, stdout);
         return cli_report(d);
     }
-    CliOut o;
-    if (!cli_out_open(&o, out, d))
+    CliOut file;
+    if (!cli_out_open(&file, out, d))
         return cli_report(d);
-    fputs(text, o.f);
-    cli_out_commit(&o, 1, d);
+    fputs(text, file.f);
+    cli_out_commit(&file, 1, d);
     return cli_report(d);
 }
 

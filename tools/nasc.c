@@ -14,21 +14,30 @@ static const char usage_text[] =
     "usage: nasc <verb> [options]\n"
     "\n"
     "verbs:\n"
-    "  compile GENOTYPE [net options] [--weights W] [--name NAME] [--emit=c|ir] -o OUT\n"
+    "  compile ARCH [net options] [--weights W] [--name NAME] [--emit=c|ir] -o OUT\n"
     "        compile to OUT (NAME.c; NAME.h is written beside it), or print/write the IR\n"
-    "  run GENOTYPE [net options] [--weights W] [--in FILE] [--out FILE] [--trace DIR] [--top K]\n"
+    "  run ARCH [net options] [--weights W] [--in FILE] [--out FILE] [--trace DIR] [--top K]\n"
     "        run the reference interpreter; --in is raw f32 NCHW (default: seeded input)\n"
-    "  inspect GENOTYPE [net options]\n"
-    "        parameters, multiply-adds, per-cell table, workspace bytes\n"
-    "  convert GENOTYPE [--genotype NAME] [--to json|literal] [-o OUT]\n"
-    "        rewrite a genotype in the canonical JSON (default) or the DARTS literal\n"
+    "  inspect ARCH [net options] [--weights W]\n"
+    "        parameters, multiply-adds, per-block table, workspace bytes\n"
+    "  convert ARCH [net options] [--to json|literal] [-o OUT]\n"
+    "        rewrite an architecture in the canonical JSON (default) or the DARTS literal\n"
     "\n"
-    "net options:\n"
+    "ARCH is a file of DARTS `NAME = Genotype(...)` lines, a canonical JSON genotype\n"
+    "(DARTS or Auto-DeepLab), or a TF hnasnet description; Auto-DeepLab search output\n"
+    "can also come as --path P.npy|.json --cell C.npy|.json without ARCH.\n"
+    "\n"
+    "net options (DARTS):\n"
     "  --genotype NAME     pick NAME from a file of NAME = Genotype(...) lines\n"
     "  --net cifar|imagenet  macro network (default cifar)\n"
     "  --C N --layers N --classes N --input HxW\n"
     "                      defaults: cifar 36/20/10/32x32, imagenet 48/14/1000/224x224\n"
     "  --auxiliary         the weights carry an auxiliary head (accepted, unused in eval)\n"
+    "net options (Auto-DeepLab; they override the architecture file):\n"
+    "  --path FILE --cell FILE  network path and cell rows (.npy or JSON lists)\n"
+    "  --F N --classes N --input HxW --aspp-rates A,B,C --no-decoder --bn bn|abn\n"
+    "                      defaults: F=20, 19 classes, 513x513, rates 6,12,18, decoder, bn\n"
+    "weights:\n"
     "  --weights W         safetensors with the PyTorch state_dict names\n"
     "  --seed N            seed of the deterministic initialisation used without --weights\n";
 
@@ -97,8 +106,8 @@ static char *header_path(Arena *a, const char *c_path)
     return h;
 }
 
-static int emit_c(Arena *a, Graph *g, const NetArgs *na, const Genotype *geno,
-                  const CompileOpts *o, Diag *d)
+static int emit_c(Arena *a, const BuiltNet *net, const NetArgs *na, const CompileOpts *o,
+                  Diag *d)
 {
     char *hpath = header_path(a, o->out);
     if (!hpath) {
@@ -106,15 +115,13 @@ static int emit_c(Arena *a, Graph *g, const NetArgs *na, const Genotype *geno,
         return 2;
     }
     const char *slash = strrchr(hpath, '/');
-    const NetConfig *c = &na->cfg;
+    const char *src = na->genotype_path ? na->genotype_path : na->adl_cell;
+    const char *base = strrchr(src, '/');
     CgOptions opt = {
         .name = o->name,
         .header_name = slash ? slash + 1 : hpath,
-        .banner = arena_printf(a, "genotype: %s (%s)\nnetwork: %s C=%d layers=%d classes=%d "
-                               "input=%dx%d\n%s", geno->name ? geno->name : "unnamed",
-                               na->genotype_path, c->kind == NET_CIFAR ? "NetworkCIFAR"
-                               : "NetworkImageNet", c->C, c->layers, c->classes, c->in_h,
-                               c->in_w, cli_weights_note(a, na)),
+        .banner = arena_printf(a, "network: %s\nfrom: %s\n%s", net->summary,
+                               base ? base + 1 : src, cli_weights_note(a, na)),
     };
     CliOut outs[2];
     if (!cli_out_open(&outs[0], o->out, d))
@@ -123,7 +130,7 @@ static int emit_c(Arena *a, Graph *g, const NetArgs *na, const Genotype *geno,
         cli_out_abort(outs, 1);
         return cli_report(d);
     }
-    if (!cg_emit_c(g, &opt, outs[0].f, outs[1].f, d)) {
+    if (!cg_emit_c(net->g, &opt, outs[0].f, outs[1].f, d)) {
         cli_out_abort(outs, 2);
         return cli_report(d);
     }
@@ -151,13 +158,12 @@ int cmd_compile(int argc, char **argv, Arena *a, Diag *d)
         fprintf(stderr, "nasc compile: error: no output file (use -o NAME.c)\n");
         return 2;
     }
-    Genotype geno;
-    Graph *g = cli_build_net(a, &na, &geno, d);
-    if (!g)
+    BuiltNet net;
+    if (!cli_build_net(a, &na, &net, d))
         return cli_report(d);
     if (strcmp(o.emit, "ir") == 0)
-        return emit_ir(g, o.out, d);
-    return emit_c(a, g, &na, &geno, &o, d);
+        return emit_ir(net.g, o.out, d);
+    return emit_c(a, &net, &na, &o, d);
 }
 
 /* Runs one verb with a fresh arena and diagnostics, freed afterwards. */

@@ -1,6 +1,6 @@
 /* shape_ops.c — shape rules of ops that move data without arithmetic:
- * param, concat (channels), crop (x[:, :, top:, left:]) and zero
- * (zeros shaped like x[:, :, ::s, ::s], DARTS' Zero op). */
+ * param, concat (channels), crop (x[:, :, top:, left:]), zero
+ * (zeros shaped like x[:, :, ::s, ::s], DARTS' Zero op) and resize_bilinear. */
 #include "../internal.h"
 
 bool infer_param(const Graph *g, const Node *n, Shape *out, Diag *d)
@@ -61,5 +61,22 @@ bool infer_zero(const Graph *g, const Node *n, Shape *out, Diag *d)
     x.d[2] = (x.d[2] - 1) / s + 1;
     x.d[3] = (x.d[3] - 1) / s + 1;
     *out = x;
+    return true;
+}
+
+/* resize_bilinear: [N,C,H,W] -> [N,C,size[0],size[1]] */
+bool infer_resize_bilinear(const Graph *g, const Node *n, Shape *out, Diag *d)
+{
+    if (!need_rank(g, n, 0, 4, d))
+        return false;
+    const ResizeAttrs *a = &n->attrs.resize;
+    if (a->size[0] < 1 || a->size[1] < 1 || (a->align_corners != 0 && a->align_corners != 1)) {
+        diag_error(d, n->loc, "resize_bilinear: size must be >= 1 and align_corners 0 or 1");
+        return false;
+    }
+    Shape s = *in_shape(g, n, 0);
+    s.d[2] = a->size[0];
+    s.d[3] = a->size[1];
+    *out = s;
     return true;
 }

@@ -121,4 +121,25 @@ int64_t rt_zero_out(int64_t in, int stride);
 /* y = 0 (numel floats): the "none" op, shaped like x[:, :, ::s, ::s]. */
 void rt_ref_zero(int64_t numel, float *y);
 
+/* ---- resize.c ---- */
+
+/* One output coordinate of a bilinear resize along one axis: it reads input
+ * indices i0 and i1 with weights 1 - lambda and lambda (i1 == i0 at the last
+ * index, and everywhere when in == out: a copy). */
+typedef struct RtResizeTap {
+    int64_t i0, i1;
+    float lambda; /* in [0, 1] */
+} RtResizeTap;
+
+/* The taps of output index dst (0 <= dst < out) when an axis of `in`
+ * elements is resized to `out` (both >= 1), bit-identical to PyTorch's CPU
+ * coefficients: align_corners 1 maps src = dst*(in-1)/(out-1) (0 if
+ * out == 1); 0 maps src = (dst+0.5)*in/out - 0.5, clamped below at 0; the
+ * scale is a float, src and lambda are computed in double (as ATen does). */
+void rt_resize_taps(int64_t in, int64_t out, int align_corners, int64_t dst, RtResizeTap *t);
+/* y[nc, oh, ow] = F.interpolate(x[nc, h, w], size=(oh, ow), mode='bilinear',
+ * align_corners) — any scale, up or down, including from 1x1. */
+void rt_ref_resize_bilinear(int64_t nc, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                            int align_corners, const float *x, float *y);
+
 #endif

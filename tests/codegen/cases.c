@@ -5,8 +5,10 @@
  * max and avg pooling (count_include_pad 0 and 1, asymmetric pads,
  * non-square windows); batchnorm with and without affine params; relu, add,
  * zero, crop, concat of 3 to 5 operands, gavgpool, linear on rank 2 and
- * rank 4 inputs; an output that is the input itself; colliding and hostile
- * names; float literals that must round-trip exactly.
+ * rank 4 inputs; bilinear resize up, down, non-integer, from 1x1 and with
+ * shared tap tables, both align_corners; an ASPP head whose dilation 18
+ * exceeds its 5x5 map; an output that is the input itself; colliding and
+ * hostile names; float literals that must round-trip exactly.
  */
 #include "tests/codegen/cases.h"
 #include "codegen/codegen.h"
@@ -211,6 +213,57 @@ static Graph *build_literals(Arena *ar)
     return g;
 }
 
+static ValueId resize(Graph *g, ValueId x, int oh, int ow, int align_corners)
+{
+    Attrs a = {.resize = {{oh, ow}, align_corners}};
+    return NODE(g, OP_RESIZE_BILINEAR, &a, x);
+}
+
+/* Resizes only (plus gavgpool, add, concat, whose kernels equal runtime/ref
+ * bit for bit), so the emitted C must equal the interpreter exactly:
+ * x [2,3,5,7] -> [2,9,13,11]. 5x7 -> 7x5 -> 5x7 reuses the 5->7 and 7->5
+ * tables across H and W; the gavgpool -> 13x11 branch is a broadcast. */
+static Graph *build_resize(Arena *ar)
+{
+    Graph *g = ir_graph_new(ar, "resize");
+    ValueId x = ir_graph_add_input(g, shape4(2, 3, 5, 7), "x");
+    ValueId up = resize(g, x, 13, 11, 0);                  /* non-integer up */
+    ValueId bcast = resize(g, gap(g, x), 13, 11, 1);       /* 1x1 -> 13x11 */
+    ValueId down = resize(g, resize(g, x, 3, 3, 1), 13, 11, 0);
+    ValueId there = resize(g, resize(g, x, 7, 5, 0), 5, 7, 0);
+    ir_value_set_name(g, there, "there_and_back");
+    ValueId y = NODE(g, OP_CONCAT, NULL, NODE(g, OP_ADD, NULL, up, bcast), down,
+                     resize(g, there, 13, 11, 0));
+    ir_graph_add_output(g, y);
+    return g;
+}
+
+/* Auto-DeepLab's ASPP on a 5x5 map: 1x1 conv, 3x3 convs with dilation 6
+ * and 18 (padding = dilation: every tap but the centre of the dilation-18
+ * kernel lies wholly in the padding), a depthwise one with dilation 18,
+ * image pooling (gavgpool -> 1x1 conv -> bn -> relu -> bilinear back to
+ * 5x5), concat, 1x1 projection, then bilinear x3.4 (non-integer) up to
+ * 17x17: x [1,8,5,5] -> [1,4,17,17]. */
+static Graph *build_aspp(Arena *ar)
+{
+    rng = 0xa5bbull;
+    Graph *g = ir_graph_new(ar, "aspp");
+    ValueId x = ir_graph_add_input(g, shape4(1, 8, 5, 5), "x");
+    ValueId b0 = conv(g, x, "aspp.c1", 4, 1, 1, conv_a(1, 1, 0, 0, 0, 0, 1, 1, 1), false);
+    ValueId b1 = conv(g, x, "aspp.c6", 4, 3, 3, conv_a(1, 1, 6, 6, 6, 6, 6, 6, 1), true);
+    ValueId b2 = conv(g, x, "aspp.c18", 4, 3, 3, conv_a(1, 1, 18, 18, 18, 18, 18, 18, 1), true);
+    ValueId b3 = conv(g, x, "aspp.dw18", 8, 3, 3,
+                      conv_a(1, 1, 18, 18, 18, 18, 18, 18, 8), false);
+    ValueId pool = conv(g, gap(g, x), "aspp.pool.conv", 4, 1, 1,
+                        conv_a(1, 1, 0, 0, 0, 0, 1, 1, 1), false);
+    pool = NODE(g, OP_RELU, NULL, bnorm(g, pool, "aspp.pool.bn", true, 1e-5f));
+    ValueId cat = NODE(g, OP_CONCAT, NULL, b0, b1, b2, b3, resize(g, pool, 5, 5, 1));
+    ir_value_set_name(g, cat, "aspp");
+    ValueId proj = conv(g, cat, "aspp.proj", 4, 1, 1, conv_a(1, 1, 0, 0, 0, 0, 1, 1, 1), true);
+    ir_graph_add_output(g, resize(g, proj, 17, 17, 1));
+    return g;
+}
+
 /* ---- checks on the emitted text ---- */
 
 static void need(const char *text, const char *s, int *failures)
@@ -295,6 +348,48 @@ static void text_unread(const Graph *g, const char *text, int *failures)
     need(text, "nasc_rt_zero(output, 36);", failures);
 }
 
+/* The number of occurrences of s in text. */
+static int count(const char *text, const char *s)
+{
+    int n = 0;
+    for (const char *p = strstr(text, s); p; p = strstr(p + 1, s))
+        n++;
+    return n;
+}
+
+/* Each axis triple's tables once, however many resizes use them; the
+ * values as rt_resize_taps gives them (5 -> 13, align_corners 0: src =
+ * (o + 0.5) * 5/13 - 0.5, clamped at 0). */
+static void text_resize(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    static const char *const once[] = {
+        "static const int rsz_5_13_ac0_i0[13]", "static const int rsz_7_11_ac0_i1[11]",
+        "static const float rsz_1_13_ac1_l[13]", "static const int rsz_7_5_ac0_i0[5]",
+        "static const int rsz_5_7_ac0_i0[7]", "static const float rsz_3_11_ac0_l[11]",
+        "static void nasc_rt_resize_bilinear("};
+    for (size_t i = 0; i < sizeof once / sizeof once[0]; i++)
+        if (count(text, once[i]) != 1) {
+            fprintf(stderr, "emitted C has '%s' %d times, want once\n", once[i],
+                    count(text, once[i]));
+            (*failures)++;
+        }
+    need(text, "static const int rsz_5_13_ac0_i0[13] = {\n"
+               "    0, 0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 3, 4,\n};", failures);
+    need(text, "static const int rsz_5_13_ac0_i1[13] = {\n"
+               "    1, 1, 1, 1, 2, 2, 3, 3, 3, 4, 4, 4, 4,\n};", failures);
+    need(text, "rsz_7_5_ac0_i0, rsz_7_5_ac0_i1, rsz_7_5_ac0_l, rsz_5_7_ac0_i0,", failures);
+}
+
+static void text_aspp(const Graph *g, const char *text, int *failures)
+{
+    need(text, ".dh = 18, .dw = 18", failures);
+    need(text, "nasc_rt_dwconv2d(", failures);
+    need(text, "static const float rsz_1_5_ac1_l[5]", failures);
+    need(text, "static const int rsz_5_17_ac1_i0[17]", failures);
+    check_arrays(g, text, failures, false); /* BN var and gamma are folded */
+}
+
 const Case cases[] = {
     {"mixed", "genotype: test\nweights: seeded random", build_mixed, false, false, true,
      text_mixed},
@@ -304,6 +399,8 @@ const Case cases[] = {
      text_names},
     {"literals", NULL, build_literals, true, true, false, text_literals},
     {"unread", NULL, build_unread, false, true, false, text_unread},
+    {"resize", NULL, build_resize, false, true, true, text_resize},
+    {"aspp", NULL, build_aspp, false, false, false, text_aspp},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 

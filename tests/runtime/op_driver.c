@@ -261,6 +261,66 @@ static void run_zero(const Case *c)
     free(y), free(got);
 }
 
+/* Tighter than tu_check: the kernel's weights are PyTorch's bit for bit,
+ * so only the rounding of the four products and three sums may differ
+ * (torch's AVX2 build contracts them to FMA): max |got - want| must be
+ * <= 1e-5 * max(1, max |want|). Also prints how many elements are
+ * bit-identical, for information. */
+static void check_close(const Case *c, const char *variant, const float *got, const float *want,
+                        int64_t n)
+{
+    double maxref = 1.0, maxdiff = 0.0;
+    int64_t worst = 0, same = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double diff = fabs((double)got[i] - (double)want[i]);
+        maxref = fmax(maxref, fabs((double)want[i]));
+        same += got[i] == want[i];
+        if (!(diff <= maxdiff)) /* NaN is the worst */
+            maxdiff = isnan(diff) ? INFINITY : diff, worst = i;
+    }
+    printf("     %s: %lld of %lld bit-identical, max diff %.3g\n", c->name, (long long)same,
+           (long long)n, maxdiff);
+    if (!(maxdiff <= 1e-5 * maxref)) {
+        fprintf(stderr, "FAIL %s [%s]: max diff %g at %lld (got %.9g, want %.9g), limit %g\n",
+                c->name, variant, maxdiff, (long long)worst, got[worst], want[worst],
+                1e-5 * maxref);
+        tu_failures++;
+    }
+}
+
+static void run_resize_bilinear(const Case *c)
+{
+    int64_t nc = geti(c, "x", 0) * geti(c, "x", 1), h = geti(c, "x", 2), w = geti(c, "x", 3);
+    int64_t oh = geti(c, "size", 0), ow = geti(c, "size", 1), ny = nc * oh * ow;
+    float *x = load(c, "x", numel4(c)), *y = load(c, "y", ny), *got = tu_poisoned(ny);
+    rt_ref_resize_bilinear(nc, h, w, oh, ow, getn(c, "ac", 0), x, got);
+    check_close(c, "rt_ref_resize_bilinear", got, y, ny);
+    free(x), free(y), free(got);
+}
+
+/* The weight matrix of one axis from rt_resize_taps must be torch's bit
+ * for bit (torch_ops.py reads it off with identity inputs). */
+static void run_resize_taps(const Case *c)
+{
+    int64_t n = geti(c, "n", 0), m = geti(c, "m", 0);
+    float *y = load(c, "y", n * m), *got = tu_alloc(n * m);
+    memset(got, 0, (size_t)(n * m) * sizeof *got);
+    for (int64_t o = 0; o < m; o++) {
+        RtResizeTap t;
+        rt_resize_taps(n, m, getn(c, "ac", 0), o, &t);
+        got[t.i0 * m + o] += 1.0f - t.lambda;
+        got[t.i1 * m + o] += t.lambda;
+    }
+    for (int64_t i = 0; i < n * m; i++)
+        if (got[i] != y[i]) {
+            fprintf(stderr, "FAIL %s: weight of input %lld in output %lld is %.9g, torch %.9g\n",
+                    c->name, (long long)(i / m), (long long)(i % m), got[i], y[i]);
+            tu_failures++;
+            break;
+        }
+    free(y), free(got);
+}
+
 static const struct {
     const char *op;
     void (*run)(const Case *c);
@@ -268,7 +328,8 @@ static const struct {
     {"conv2d", run_conv2d}, {"maxpool2d", run_maxpool2d}, {"avgpool2d", run_avgpool2d},
     {"gavgpool", run_gavgpool}, {"batchnorm", run_batchnorm}, {"linear", run_linear},
     {"relu", run_relu}, {"add", run_add}, {"concat", run_concat}, {"crop", run_crop},
-    {"zero", run_zero},
+    {"zero", run_zero}, {"resize_bilinear", run_resize_bilinear},
+    {"resize_taps", run_resize_taps},
 };
 
 int main(int argc, char **argv)

@@ -106,6 +106,9 @@ static void test_conv_fixed(void)
         /* last taps lie wholly in the right/bottom padding for every output */
         {"tap in pad only", conv(2, 2, 2, 2, 2, 3, 1, 0, 0, 3, 3, 2, 1)},
         {"dw tap in pad only", conv(2, 2, 2, 2, 2, 3, 1, 0, 0, 3, 3, 2, 2)},
+        /* Auto-DeepLab ASPP: dilation 18 > a 5x5 map, only the centre tap is inside */
+        {"aspp dil18 on 5x5", conv(2, 4, 5, 5, 3, 3, 1, 18, 18, 18, 18, 18, 1)},
+        {"aspp dw dil18 on 5x5", conv(1, 4, 5, 5, 4, 3, 1, 18, 18, 18, 18, 18, 4)},
     };
     cases[12].p.kh = 7, cases[12].p.pad[0] = cases[12].p.pad[2] = 3;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -4,7 +4,8 @@
  *   x -> conv3x3+b -> bn -> relu("stem") -> maxpool s2 -+-> conv1x1 -> bn(3 operands) -+
  *                                                       +-> dilated grouped conv ------+
  *                                                                 concat("cells.0") <--+
- *   add(concat, pool) -> add(., zero(pool)) -> avgpool -> crop -> gavgpool("global_pooling")
+ *   add(concat, pool) -> add(., zero(pool)) -> avgpool -> crop -> resize 4x4->7x5 -> gavgpool
+ *   -> resize 1x1->3x3 (a broadcast, align_corners) -> gavgpool("global_pooling")
  *   -> linear("logits")          plus relu(pool), computed and never read.
  *
  * The expected output is computed with rt_ref_conv2d (not the im2col/dw
@@ -105,11 +106,12 @@ static void build(Net *net)
     ValueId a1 = node(net, OP_ADD, (ValueId[]){cat, p}, 2, NULL);
     ValueId a2 = node(net, OP_ADD, (ValueId[]){a1, node(net, OP_ZERO, &p, 1, &z)}, 2, NULL);
     Attrs ap = {.pool = {{3, 3}, {1, 1}, {1, 1, 1, 1}, 0}};
-    Attrs cr = {.crop = {1, 1}};
+    Attrs cr = {.crop = {1, 1}}, up = {.resize = {{7, 5}, 0}}, bc = {.resize = {{3, 3}, 1}};
+    ValueId crop = node(net, OP_CROP, (ValueId[]){node(net, OP_AVGPOOL2D, &a2, 1, &ap)}, 1, &cr);
+    ValueId g1 = node(net, OP_GAVGPOOL,
+                      (ValueId[]){node(net, OP_RESIZE_BILINEAR, &crop, 1, &up)}, 1, NULL);
     ValueId gp = node(net, OP_GAVGPOOL,
-                      (ValueId[]){node(net, OP_CROP, (ValueId[]){node(net, OP_AVGPOOL2D, &a2,
-                                                                      1, &ap)}, 1, &cr)},
-                      1, NULL);
+                      (ValueId[]){node(net, OP_RESIZE_BILINEAR, &g1, 1, &bc)}, 1, NULL);
     ir_value_set_name(net->g, gp, "global_pooling");
     ValueId lin[3] = {gp, param(net, shape_make(2, (int64_t[]){K, F}), "classifier.weight"),
                       param(net, shape_make(1, (int64_t[]){K}), "classifier.bias")};
@@ -168,7 +170,11 @@ static void expected(const Net *net, const float *x, float *stem, float *cat, fl
     RtPool2d ap = {N, F, P, P, {3, 3}, {1, 1}, {1, 1, 1, 1}, 0};
     rt_ref_avgpool2d(&ap, a2, av);
     rt_ref_crop(N, F, P, P, 1, 1, 4, 4, av, cr);
-    rt_ref_gavgpool(N, F, 16, cr, gp);
+    float rs[N * F * 7 * 5], gp1[N * F], bc[N * F * 3 * 3];
+    rt_ref_resize_bilinear(N * F, 4, 4, 7, 5, 0, cr, rs);
+    rt_ref_gavgpool(N, F, 35, rs, gp1);
+    rt_ref_resize_bilinear(N * F, 1, 1, 3, 3, 1, gp1, bc);
+    rt_ref_gavgpool(N, F, 9, bc, gp);
     rt_ref_linear(N, F, K, gp, pdata(net, "classifier.weight"), pdata(net, "classifier.bias"),
                   out);
 }

@@ -82,6 +82,11 @@ def conv_cases(w):
     conv(w, "asym_pad", 2, 4, 7, 8, 5, 3, 3, stride=(2, 1), pad=(0, 1, 2, 0))
     conv(w, "asym_pad_dw", 2, 5, 8, 7, 5, 3, 3, stride=(1, 2), pad=(1, 0, 0, 1), groups=5)
     conv(w, "dw_multiplier2", 2, 4, 6, 6, 8, 3, 3, pad=(1, 1, 1, 1), groups=4)
+    # Auto-DeepLab ASPP: dilation 18 on a 5x5 map, so every tap but the
+    # centre falls wholly in the padding.
+    conv(w, "aspp_dil18_on_5x5", 2, 6, 5, 5, 4, 3, 3, pad=(18, 18, 18, 18), dil=(18, 18))
+    conv(w, "aspp_dw_dil18_on_5x5", 1, 4, 5, 5, 4, 3, 3, pad=(18, 18, 18, 18), dil=(18, 18),
+         groups=4, bias=False)
 
 
 def pool_cases(w):
@@ -149,6 +154,29 @@ def other_cases(w):
                x=ints(x.shape), stride=s)
 
 
+def resize_cases(w):
+    """F.interpolate(mode='bilinear', size=...) up, down, odd and non-integer
+    scales, from 1x1 (a broadcast, ASPP image pooling), both align_corners."""
+    sizes = [((65, 65), (33, 33)), ((17, 17), (9, 9)), ((5, 5), (3, 3)), ((3, 5), (5, 3)),
+             ((1, 1), (17, 17)), ((7, 7), (13, 13)), ((8, 8), (16, 16)), ((16, 16), (8, 8)),
+             ((9, 6), (9, 6)), ((1, 4), (3, 1)), ((6, 9), (1, 1)), ((13, 11), (29, 31))]
+    for (h, wd), (oh, ow) in sizes:
+        for ac in (0, 1):
+            x = torch.randn(2, 3, h, wd) * 4
+            y = F.interpolate(x, size=(oh, ow), mode="bilinear", align_corners=bool(ac))
+            w.case("resize_bilinear", "resize_%dx%d_to_%dx%d_ac%d" % (h, wd, oh, ow, ac),
+                   {"x": x, "y": y}, x=ints(x.shape), size=ints((oh, ow)), ac=ac)
+    # torch's per-axis weights, exactly: resizing the rows of eye(n) (as
+    # [n,1,1,n] -> [n,1,1,m]) gives y[i, o] = weight of input i in output o.
+    for n, m in [(65, 33), (17, 9), (5, 3), (3, 5), (1, 17), (7, 13), (8, 16), (16, 8),
+                 (11, 31), (33, 65), (9, 9), (2, 1), (257, 129)]:
+        for ac in (0, 1):
+            x = torch.eye(n).reshape(n, 1, 1, n)
+            y = F.interpolate(x, size=(1, m), mode="bilinear", align_corners=bool(ac))
+            w.case("resize_taps", "taps_%d_to_%d_ac%d" % (n, m, ac), {"y": y.reshape(n, m)},
+                   n=n, m=m, ac=ac)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -160,6 +188,7 @@ def main():
     conv_cases(w)
     pool_cases(w)
     other_cases(w)
+    resize_cases(w)
     w.finish()
     return subprocess.call([args.driver, args.out])
 

@@ -1,0 +1,221 @@
+/* lower_autodeeplab.c — an Auto-DeepLab architecture into an IR graph.
+ *
+ * Mirrors the eval-mode retrain network of NoamRosenberg/autodeeplab
+ * (build_autodeeplab.py Retrain_Autodeeplab: new_model.py newModel and
+ * Cell, aspp.py ASPP, decoder.py Decoder, operations.py) with the decisions
+ * of docs/autodeeplab.md: row k's op on row k's edge, the decoder fed by
+ * ASPP and cell 2's real channel count, TF's dense atrous convs. Every param
+ * carries its Retrain_Autodeeplab state_dict key ("encoder.cells.3._ops.7.
+ * op.1.weight"), every stage output a trace key ("encoder.stem0",
+ * "encoder.cells.3", "aspp", "decoder", "output"). Nodes of a cell row are
+ * located at that row, the rest of a cell at its path entry.
+ */
+#include "frontend/lower_internal.h"
+
+#include <ctype.h>
+
+enum { ADL_ASPP_DEPTH = 256, ADL_LOW_CHANNELS = 48, ADL_STEM_FM = 128 };
+
+/* Cell.scale_dimension: int((d - 1) * s + 1) for odd d, int(d * s) for
+ * even d, with s = 0.5 (down) or 2 (up); exact in integers. */
+static int64_t scale_dim(int64_t d, bool up)
+{
+    if (up)
+        return d % 2 ? 2 * d - 1 : 2 * d;
+    return d % 2 ? (d - 1) / 2 + 1 : d / 2;
+}
+
+/* F.interpolate(x, (h, w), mode='bilinear', align_corners=True). At the
+ * same size that is an exact copy, so no node is added. */
+static ValueId resize(Lower *L, ValueId x, int64_t h, int64_t w)
+{
+    if (!x || L->failed)
+        return 0;
+    const Shape *s = &L->g->vals[x].shape;
+    if (s->d[2] == h && s->d[3] == w)
+        return x;
+    Attrs a = {.resize = {{(int)h, (int)w}, 1}};
+    return fe_lw_node(L, OP_RESIZE_BILINEAR, &x, 1, &a);
+}
+
+static int64_t dim(const Lower *L, ValueId x, int axis)
+{
+    return x ? L->g->vals[x].shape.d[axis] : 1;
+}
+
+/* NaiveBN(C): Sequential(BatchNorm2d, ReLU) at "<prefix>.op.0". */
+static ValueId naive_bn(Lower *L, ValueId x, const char *prefix)
+{
+    return fe_lw_relu(L, fe_lw_batchnorm(L, x, arena_printf(L->g->arena, "%s.op.0", prefix)));
+}
+
+/* conv ("<prefix>.0", with bias) then NaiveBN ("<prefix>.1"). */
+static ValueId stem_stage(Lower *L, ValueId x, const char *prefix, int64_t oc, int stride)
+{
+    Arena *ar = L->g->arena;
+    ValueId h = fe_lw_conv_sq(L, x, arena_printf(ar, "%s.0", prefix), oc, 3, stride, 1, 1, true);
+    h = naive_bn(L, h, arena_printf(ar, "%s.1", prefix));
+    fe_lw_name(L, h, prefix);
+    return h;
+}
+
+static Loc cell_loc(const AdlArch *arch, int i)
+{
+    return arch->path_loc ? arch->path_loc[i] : arch->loc;
+}
+
+/* The params of a ReLUConvBN(c, c, 1, 1, 0) that the forward pass skips:
+ * the port builds the module anyway, so checkpoints hold its tensors. */
+static void unused_relu_conv_bn(Lower *L, const char *prefix, int64_t c)
+{
+    Arena *ar = L->g->arena;
+    Shape s = shape_make(1, &c);
+    fe_lw_param(L, shape4(c, c, 1, 1), arena_printf(ar, "%s.op.1.weight", prefix));
+    static const char *const bn[4] = {"running_mean", "running_var", "weight", "bias"};
+    for (int k = 0; k < 4; k++)
+        fe_lw_param(L, s, arena_printf(ar, "%s.op.2.%s", prefix, bn[k]));
+}
+
+/* Node n's two rows applied to their edges' states and summed. */
+static ValueId lower_node(Lower *L, const AdlArch *arch, int i, int n, const ValueId *states)
+{
+    Arena *ar = L->g->arena;
+    int first = fe_adl_edge_offset(n);
+    ValueId sum = 0;
+    int found = 0;
+    for (int k = 0; k < arch->nrows; k++) {
+        const AdlRow *r = &arch->rows[k];
+        if (r->edge < first || r->edge >= first + n)
+            continue;
+        L->loc = r->loc;
+        ValueId h = fe_lw_edge(L, states[r->edge - first], fe_adl_op(r->op), 1,
+                               arena_printf(ar, "encoder.cells.%d._ops.%d", i, k));
+        ValueId in[2] = {sum, h};
+        sum = found++ ? fe_lw_node(L, OP_ADD, in, 2, NULL) : h;
+    }
+    NASC_ASSERT(L->failed || found == 2); /* fe_adl_check: two rows per node */
+    fe_lw_name(L, sum, arena_printf(ar, "encoder.cells.%d.node%d", i, n));
+    return sum;
+}
+
+/* Cell i at level path[i] on (prev_prev, prev); returns the B*C-channel
+ * concatenation of its last B nodes. */
+static ValueId lower_cell(Lower *L, const AdlArch *arch, int i, ValueId pp, ValueId p)
+{
+    Arena *ar = L->g->arena;
+    int level = arch->path[i], prev_level = i ? arch->path[i - 1] : 0;
+    int64_t c = (int64_t)arch->F << level;
+    L->loc = cell_loc(arch, i);
+    if (level != prev_level) {
+        bool up = level < prev_level;
+        p = resize(L, p, scale_dim(dim(L, p, 2), up), scale_dim(dim(L, p, 3), up));
+    }
+    pp = resize(L, pp, dim(L, p, 2), dim(L, p, 3));
+    const char *pre = arena_printf(ar, "encoder.cells.%d.pre_preprocess", i);
+    ValueId states[2 + ADL_NODES];
+    if (fe_lw_channels(L, pp) == c) {
+        states[0] = pp;
+        unused_relu_conv_bn(L, pre, c);
+    } else {
+        states[0] = fe_lw_relu_conv_bn(L, pp, pre, c);
+    }
+    states[1] = fe_lw_relu_conv_bn(L, p, arena_printf(ar, "encoder.cells.%d.preprocess", i), c);
+    for (int n = 2; n < 2 + ADL_NODES; n++)
+        states[n] = lower_node(L, arch, i, n, states);
+    L->loc = cell_loc(arch, i);
+    ValueId out = fe_lw_node(L, OP_CONCAT, states + 2 + ADL_NODES - arch->B, (uint32_t)arch->B,
+                             NULL);
+    fe_lw_name(L, out, arena_printf(ar, "encoder.cells.%d", i));
+    return out;
+}
+
+/* ASPP(C, 256): four conv branches and the image pool, each NaiveBN, then
+ * conv2 + bn2 over the 1280-channel concatenation. */
+static ValueId lower_aspp(Lower *L, const AdlArch *arch, ValueId x)
+{
+    Arena *ar = L->g->arena;
+    ValueId br[5];
+    for (int b = 0; b < 4; b++) {
+        int rate = b ? arch->aspp_rates[b - 1] : 1;
+        br[b] = fe_lw_conv_sq(L, x, arena_printf(ar, "aspp.aspp%d", b + 1), ADL_ASPP_DEPTH,
+                              b ? 3 : 1, 1, b ? rate : 0, rate, false);
+        br[b] = naive_bn(L, br[b], arena_printf(ar, "aspp.aspp%d_bn", b + 1));
+    }
+    ValueId pooled = fe_lw_node(L, OP_GAVGPOOL, &x, 1, NULL);
+    br[4] = fe_lw_conv_sq(L, pooled, "aspp.aspp5", ADL_ASPP_DEPTH, 1, 1, 0, 1, false);
+    br[4] = resize(L, naive_bn(L, br[4], "aspp.aspp5_bn"), dim(L, x, 2), dim(L, x, 3));
+    ValueId cat = fe_lw_node(L, OP_CONCAT, br, 5, NULL);
+    ValueId h = fe_lw_conv_sq(L, cat, "aspp.conv2", ADL_ASPP_DEPTH, 1, 1, 0, 1, false);
+    h = naive_bn(L, h, "aspp.bn2");
+    fe_lw_name(L, h, "aspp");
+    return h;
+}
+
+/* Decoder: 48-channel projection of cell 2's output, the ASPP output
+ * resized to it, last_conv over the 304-channel concatenation. */
+static ValueId lower_decoder(Lower *L, const AdlArch *arch, ValueId x, ValueId low)
+{
+    low = fe_lw_conv_sq(L, low, "decoder.conv1", ADL_LOW_CHANNELS, 1, 1, 0, 1, false);
+    low = naive_bn(L, low, "decoder.bn1");
+    ValueId cat[2] = {resize(L, x, dim(L, low, 2), dim(L, low, 3)), low};
+    ValueId h = fe_lw_node(L, OP_CONCAT, cat, 2, NULL);
+    h = fe_lw_conv_sq(L, h, "decoder.last_conv.0", ADL_ASPP_DEPTH, 3, 1, 1, 1, false);
+    h = naive_bn(L, h, "decoder.last_conv.1"); /* .2 Dropout: identity in eval */
+    h = fe_lw_conv_sq(L, h, "decoder.last_conv.3", ADL_ASPP_DEPTH, 3, 1, 1, 1, false);
+    h = naive_bn(L, h, "decoder.last_conv.4"); /* .5 Dropout */
+    h = fe_lw_conv_sq(L, h, "decoder.last_conv.6", arch->classes, 1, 1, 0, 1, true);
+    fe_lw_name(L, h, "decoder");
+    return h;
+}
+
+/* fe_adl_check accepts InPlaceABN networks (the readers record them), but
+ * their conv-then-ABN modules with a leaky-ReLU activation are not this
+ * network: say so rather than lower something else. */
+static bool bn_ok(const AdlArch *arch, Diag *d)
+{
+    if (arch->bn == ADL_BN_PLAIN)
+        return true;
+    diag_error(d, arch->loc, "bn \"abn\" (InPlaceABN: conv, then BN with a leaky ReLU) is not "
+               "supported; nasc lowers the plain BatchNorm+ReLU network (bn \"bn\")");
+    return false;
+}
+
+static const char *graph_name(Arena *a, const AdlArch *arch)
+{
+    char *name = arena_strdup(a, arch->name ? arch->name : "autodeeplab");
+    for (char *p = name; *p; p++)
+        *p = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '_';
+    return name;
+}
+
+Graph *fe_lower_autodeeplab(Arena *a, const AdlArch *arch, Diag *d)
+{
+    if (!fe_adl_check(arch, d) || !bn_ok(arch, d))
+        return NULL;
+    Lower L = {ir_graph_new(a, graph_name(a, arch)), d, arch->loc, false};
+    ValueId x = ir_graph_add_input(L.g, shape4(1, 3, arch->in_h, arch->in_w), "input");
+    ValueId h = stem_stage(&L, x, "encoder.stem0", ADL_STEM_FM / 2, 2);
+    ValueId pp = stem_stage(&L, h, "encoder.stem1", ADL_STEM_FM / 2, 1);
+    ValueId p = stem_stage(&L, pp, "encoder.stem2", ADL_STEM_FM, 2);
+    ValueId low = 0;
+    for (int i = 0; i < arch->nlayers && !L.failed; i++) {
+        ValueId out = lower_cell(&L, arch, i, pp, p);
+        pp = p; /* the previous input before this cell resized it */
+        p = out;
+        if (i == 2)
+            low = out;
+    }
+    L.loc = arch->loc;
+    h = lower_aspp(&L, arch, p);
+    if (arch->decoder) {
+        h = lower_decoder(&L, arch, h, low);
+    } else { /* DeepLabv3 head: the conv3 that aspp.py leaves commented out */
+        h = fe_lw_conv_sq(&L, h, "aspp.conv3", arch->classes, 1, 1, 0, 1, true);
+    }
+    h = resize(&L, h, arch->in_h, arch->in_w);
+    if (L.failed || !h)
+        return NULL;
+    fe_lw_name(&L, h, "output");
+    ir_graph_add_output(L.g, h);
+    return L.g;
+}

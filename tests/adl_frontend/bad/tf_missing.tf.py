@@ -1,0 +1,2 @@
+# only two of the four lists
+operations = ['atrous_5x5'] * 10
