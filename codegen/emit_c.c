@@ -122,7 +122,20 @@ static bool check_graph(const Graph *g, Diag *d)
                    "C supports exactly one of each", g->name, g->ninput, g->noutput);
         return false;
     }
+    for (ValueId v = 1; v < g->nval; v++) {
+        if (g->vals[v].dtype != DT_F32 && v != g->outputs[0]) {
+            diag_error(d, g->vals[v].loc, "codegen: %s values are supported only as the "
+                       "graph's output", dtype_name(g->vals[v].dtype));
+            return false;
+        }
+    }
     return check_values(g, d);
+}
+
+/* The C element type of the output buffer. */
+static const char *output_ctype(const Graph *g)
+{
+    return g->vals[g->outputs[0]].dtype == DT_U8 ? "uint8_t" : "float";
 }
 
 /* ---- the body ---- */
@@ -254,7 +267,7 @@ static void write_dims(FILE *f, const char *up, const char *what, const Shape *s
     static const char dim[4] = {'N', 'C', 'H', 'W'};
     for (int i = 0; i < 4; i++)
         fprintf(f, "#define %s_%s_%c %lld\n", up, what, dim[i], (long long)cg_dim(s, i));
-    fprintf(f, "#define %s_%s_SIZE %lld /* floats */\n", up, what,
+    fprintf(f, "#define %s_%s_SIZE %lld /* elements */\n", up, what,
             (long long)shape_numel(s));
 }
 
@@ -273,7 +286,9 @@ static void write_header(CgCtx *c, const CgOptions *o, const char *header, int64
     write_file_comment(f, header, g, o->banner,
                        " * Tensors are float32, NCHW, contiguous; dims past a tensor's rank\n"
                        " * are 1 (a [N,K] output has C = K, H = W = 1).");
-    fprintf(f, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n", up, up);
+    fprintf(f, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n", up, up);
+    bool labels = g->vals[g->outputs[0]].dtype == DT_U8;
+    fprintf(f, labels ? "#include <stdint.h>\n\n" : "\n");
     write_dims(f, up, "INPUT", &g->vals[g->inputs[0]].shape);
     write_dims(f, up, "OUTPUT", &g->vals[g->outputs[0]].shape);
     fprintf(f, "#define %s_WORKSPACE_BYTES %lld\n", up, (long long)ws);
@@ -281,14 +296,15 @@ static void write_header(CgCtx *c, const CgOptions *o, const char *header, int64
     fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     fprintf(f,
             "/* Runs the network: reads %s_INPUT_SIZE floats from input and writes\n"
-            " * %s_OUTPUT_SIZE floats to output. workspace is scratch memory of\n"
+            " * %s_OUTPUT_SIZE %s to output. workspace is scratch memory of\n"
             " * %s_WORKSPACE_BYTES bytes aligned to %s_WORKSPACE_ALIGN (when that\n"
             " * size is 0, any aligned non-NULL pointer); its contents do not matter.\n"
             " * The three buffers must not overlap. There is no global state, so calls\n"
             " * with distinct workspaces may run concurrently. Returns 0, or -1 if\n"
             " * workspace is NULL, -2 if it is misaligned (nothing is computed). */\n",
-            up, up, up, up);
-    fprintf(f, "int %s_run(const float *input, float *output, void *workspace);\n\n", o->name);
+            up, up, labels ? "class labels (uint8_t, argmax over channels)" : "floats", up, up);
+    fprintf(f, "int %s_run(const float *input, %s *output, void *workspace);\n\n", o->name,
+            output_ctype(g));
     fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_H */\n", up);
 }
 
@@ -339,8 +355,8 @@ static void write_c(CgCtx *c, const CgOptions *o, const char *header, FILE *f)
             fprintf(f, "\n%s", cg_kernels[k].src);
 
     char *up = upper_name(c, o->name);
-    fprintf(f, "\nint %s_run(const float *input, float *output, void *workspace)\n{\n",
-            o->name);
+    fprintf(f, "\nint %s_run(const float *input, %s *output, void *workspace)\n{\n",
+            o->name, output_ctype(c->g));
     if (c->used_ws)
         fprintf(f, "    float *ws = (float *)workspace;\n\n");
     if (!c->used_input)

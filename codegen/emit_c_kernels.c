@@ -246,6 +246,22 @@ static const char k_gavgpool[] =
     "}\n"
     ;
 
+static const char k_argmax[] =
+    "/* Labels: y[b, i] = the first channel with the largest x[b, :, i]. */\n"
+    "static void nasc_rt_argmax(const float *x, uint8_t *y, int n, int c, int hw)\n"
+    "{\n"
+    "    for (int b = 0; b < n; b++)\n"
+    "        for (int i = 0; i < hw; i++) {\n"
+    "            const float *xi = x + (size_t)b * (size_t)c * (size_t)hw + i;\n"
+    "            int best = 0;\n"
+    "            for (int k = 1; k < c; k++)\n"
+    "                if (xi[(size_t)k * (size_t)hw] > xi[(size_t)best * (size_t)hw])\n"
+    "                    best = k;\n"
+    "            y[(size_t)b * (size_t)hw + (size_t)i] = (uint8_t)best;\n"
+    "        }\n"
+    "}\n"
+    ;
+
 static const char k_copy_channels[] =
     "/* Concat step: x[n,cx,hw] into channels [c0, c0 + cx) of y[n,cy,hw]. In\n"
     " * NCHW one image's channels are contiguous, so it is one copy per image. */\n"
@@ -339,6 +355,7 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_ZERO] = {k_zero, {-1, -1}, false},
     [CK_LINEAR] = {k_linear, {-1, -1}, false},
     [CK_RESIZE_BILINEAR] = {k_resize_bilinear, {-1, -1}, false},
+    [CK_ARGMAX] = {k_argmax, {-1, -1}, false},
 };
 
 _Static_assert(sizeof cg_kernels / sizeof cg_kernels[0] == NCK, "kernel table incomplete");

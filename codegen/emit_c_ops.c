@@ -232,6 +232,16 @@ static bool emitc_gavgpool(CgCtx *c, const Node *n)
     return true;
 }
 
+static bool emitc_argmax(CgCtx *c, const Node *n)
+{
+    ValueId x = n->in[0];
+    const char *xs = cg_val(c, x);
+    cg_use_kernel(c, CK_ARGMAX);
+    cg_buf_printf(&c->body, "    nasc_rt_argmax(%s, %s, %lld, %lld, %lld);\n", xs,
+                  cg_val(c, n->out), dim(c, x, 0), dim(c, x, 1), inner(c, x));
+    return true;
+}
+
 /* Each operand is copied into its channel slice of the result. */
 static bool emitc_concat(CgCtx *c, const Node *n)
 {

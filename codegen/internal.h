@@ -46,6 +46,7 @@ typedef enum CgKernel {
     CK_ZERO,
     CK_LINEAR,
     CK_RESIZE_BILINEAR, /* gathers through tap tables the emitter writes */
+    CK_ARGMAX,       /* labels: the output is uint8_t */
     NCK
 } CgKernel;
 

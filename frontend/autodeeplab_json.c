@@ -145,18 +145,24 @@ static bool read_string_is(FeJson *j, const FeJsonField *f, const char *want, co
     return false;
 }
 
+/* Each reader below looks only at the fields that are present, so one
+ * run reports a missing key and a wrong value elsewhere together. */
 static bool read_header(FeJson *j, FeJsonField *f, AdlArch *out)
 {
-    bool ok = read_string_is(j, &f[F_FORMAT], "nasc-genotype", "");
+    bool ok = true;
     int version = 0;
-    if (fe_json_int(j, f[F_VERSION].v, f[F_VERSION].voff, &version, "\"version\"") &&
+    if (f[F_FORMAT].v)
+        ok &= read_string_is(j, &f[F_FORMAT], "nasc-genotype", "");
+    if (f[F_VERSION].v &&
+        fe_json_int(j, f[F_VERSION].v, f[F_VERSION].voff, &version, "\"version\"") &&
         version != 1) {
         diag_error(j->d, fe_json_loc(j, f[F_VERSION].voff),
                    "unsupported version %d; this reader knows version 1", version);
         ok = false;
     }
-    ok &= read_string_is(j, &f[F_SPACE], "autodeeplab",
-                         " (DARTS genotypes have their own reader)");
+    if (f[F_SPACE].v)
+        ok &= read_string_is(j, &f[F_SPACE], "autodeeplab",
+                             " (DARTS genotypes have their own reader)");
     const cJSON *v = f[F_NAME].v;
     if (v && !cJSON_IsNull(v)) {
         char show[FE_SHOW_MAX];
@@ -198,21 +204,26 @@ static bool read_options(FeJson *j, FeJsonField *f, AdlArch *out)
     for (int i = 0; i < 3; i++) {
         const FeJsonField *x = &f[F_F + i];
         snprintf(what, sizeof what, "\"%s\"", x->key);
-        ok &= fe_json_int(j, x->v, x->voff, ints[i], what);
+        if (x->v)
+            ok &= fe_json_int(j, x->v, x->voff, ints[i], what);
     }
     int hw[2];
-    if (read_ints(j, &f[F_INPUT], hw, 2, "[height, width]")) {
+    if (f[F_INPUT].v && read_ints(j, &f[F_INPUT], hw, 2, "[height, width]")) {
         out->in_h = hw[0];
         out->in_w = hw[1];
-    } else {
+    } else if (f[F_INPUT].v) {
         ok = false;
     }
-    ok &= read_ints(j, &f[F_RATES], out->aspp_rates, 3, "an array of 3 dilation rates");
-    if (fe_json_expect(j, &f[F_DECODER], cJSON_IsBool(f[F_DECODER].v), "true or false"))
+    if (f[F_RATES].v)
+        ok &= read_ints(j, &f[F_RATES], out->aspp_rates, 3, "an array of 3 dilation rates");
+    if (f[F_DECODER].v && fe_json_expect(j, &f[F_DECODER], cJSON_IsBool(f[F_DECODER].v),
+                                         "true or false"))
         out->decoder = cJSON_IsTrue(f[F_DECODER].v);
-    else
+    else if (f[F_DECODER].v)
         ok = false;
     const FeJsonField *bn = &f[F_BN];
+    if (!bn->v)
+        return ok;
     if (fe_json_expect(j, bn, cJSON_IsString(bn->v), "\"bn\" or \"abn\"") &&
         (strcmp(bn->v->valuestring, "bn") == 0 || strcmp(bn->v->valuestring, "abn") == 0)) {
         out->bn = bn->v->valuestring[0] == 'a' ? ADL_BN_ABN : ADL_BN_PLAIN;
@@ -248,13 +259,14 @@ bool fe_adl_parse_json(Arena *a, const char *file, const char *text, size_t len,
         [F_RATES] = {"aspp_rates", true, NULL, 0, 0},
         [F_DECODER] = {"decoder", true, NULL, 0, 0}, [F_BN] = {"bn", true, NULL, 0, 0},
     };
-    if (ok && fe_json_members(&j, root, off, f, NFIELD, "")) {
-        ok = read_header(&j, f, out);
-        ok &= fe_adl_json_path(&j, f[F_PATH].v, f[F_PATH].voff, out);
-        ok &= fe_adl_json_cell(&j, f[F_CELL].v, f[F_CELL].voff, out);
+    if (ok) {
+        ok = fe_json_members(&j, root, off, f, NFIELD, "");
+        ok &= read_header(&j, f, out);
+        if (f[F_PATH].v)
+            ok &= fe_adl_json_path(&j, f[F_PATH].v, f[F_PATH].voff, out);
+        if (f[F_CELL].v)
+            ok &= fe_adl_json_cell(&j, f[F_CELL].v, f[F_CELL].voff, out);
         ok &= read_options(&j, f, out);
-    } else {
-        ok = false;
     }
     cJSON_Delete(root);
     return ok;

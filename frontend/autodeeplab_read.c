@@ -21,6 +21,17 @@ static bool is_npy(const char *text, size_t len)
     return len >= 6 && memcmp(text, "\x93NUMPY", 6) == 0;
 }
 
+static const char *shape_of(char *buf, size_t size, const NpyArray *x)
+{
+    size_t o = (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < x->rank && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%lld", i ? ", " : "",
+                              (long long)x->shape[i]);
+    if (o < size)
+        snprintf(buf + o, size - o, x->rank == 1 ? ",)" : ")");
+    return buf;
+}
+
 static void set_path(Arena *a, AdlArch *out, int n, Loc at)
 {
     out->nlayers = n;
@@ -80,10 +91,11 @@ static bool path_from_npy(Arena *a, const char *file, const char *text, size_t l
     if (!fe_npy_parse_ints(a, file, (const unsigned char *)text, len, &x, d))
         return false;
     Loc at = loc_file(file);
+    char shape[160];
     bool onehot = x.rank == 3 && x.shape[1] == 4 && x.shape[2] == 3;
     if (x.rank != 1 && !onehot) {
         diag_error(d, at, "expected a 1-D array of levels or a (layers, 4, 3) one-hot array, "
-                   "found %d dimensions", x.rank);
+                   "found shape %s", shape_of(shape, sizeof shape, &x));
         return false;
     }
     if (x.shape[0] == 0 || x.shape[0] > ADL_MAX_LAYERS) {
@@ -130,9 +142,10 @@ static bool cell_from_npy(Arena *a, const char *file, const char *text, size_t l
     if (!fe_npy_parse_ints(a, file, (const unsigned char *)text, len, &x, d))
         return false;
     Loc at = loc_file(file);
+    char shape[160];
     if (x.rank != 2 || x.shape[1] != 2) {
-        diag_error(d, at, "expected a (10, 2) array of [edge, op] rows, found %d dimension%s%s",
-                   x.rank, x.rank == 1 ? "" : "s", x.rank == 2 ? " of width other than 2" : "");
+        diag_error(d, at, "expected a (10, 2) array of [edge, op] rows, found shape %s",
+                   shape_of(shape, sizeof shape, &x));
         return false;
     }
     if (x.shape[0] == 0 || x.shape[0] > ADL_ROWS) {

@@ -51,7 +51,7 @@ static const DTypeInfo *dtype_find(const char *name)
     return NULL;
 }
 
-static unsigned dtype_size(StDType dt)
+static unsigned st_dtype_size(StDType dt)
 {
     for (const DTypeInfo *t = dtype_table; t->name; t++)
         if (t->dt == dt)
@@ -566,7 +566,7 @@ bool fe_safetensors_to_f32(const SafeTensors *st, int i, float *dst, Diag *d)
 {
     NASC_ASSERT(i >= 0 && i < st->nt);
     const StTensor *t = &st->t[i];
-    unsigned size = dtype_size(t->dtype);
+    unsigned size = st_dtype_size(t->dtype);
     if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16 && t->dtype != ST_F64) {
         st_error(d, st->path, "tensor '%s' has %s, which does not convert to f32", t->name,
                  dtype_desc(t->dtype));

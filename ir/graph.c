@@ -83,8 +83,14 @@ ValueId ir_graph_add_node(Graph *g, Op op, const ValueId *in, uint32_t nin, cons
                    info->nmax, nin);
         return 0;
     }
-    for (uint32_t i = 0; i < nin; i++)
+    for (uint32_t i = 0; i < nin; i++) {
         NASC_ASSERT(in[i] > 0 && in[i] < g->nval);
+        if (g->vals[in[i]].dtype != DT_F32) {
+            diag_error(d, loc, "%s: operand %u is %s; ops read f32 only", info->name, i,
+                       dtype_name(g->vals[in[i]].dtype));
+            return 0;
+        }
+    }
     Node tmp;
     memset(&tmp, 0, sizeof tmp);
     tmp.op = op;
@@ -102,6 +108,7 @@ ValueId ir_graph_add_node(Graph *g, Op op, const ValueId *in, uint32_t nin, cons
     tmp.out = v;
     g->nodes[n] = tmp;
     g->vals[v].loc = loc;
+    g->vals[v].dtype = info->flags & OPF_OUT_U8 ? DT_U8 : DT_F32;
     return v;
 }
 

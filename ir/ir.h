@@ -71,7 +71,7 @@ Loc loc_file(const char *file); /* {file, 0, 0} */
 Loc loc_at_offset(const char *file, const char *text, size_t off);
 
 /* ---- tensors ---- */
-typedef enum DType { DT_F32 } DType;
+typedef enum DType { DT_F32, DT_U8 } DType; /* u8: class labels (argmax) only */
 enum { MAXRANK = 4 };
 typedef struct Shape {
     int rank;
@@ -84,6 +84,10 @@ int64_t shape_numel(const Shape *s);
 bool shape_eq(const Shape *a, const Shape *b);
 /* "f32[1,3,32,32]" into buf; returns buf. */
 char *shape_str(const Shape *s, char *buf, size_t n);
+/* The same with the value's element type: "u8[1,1,65,65]". */
+char *type_str(DType t, const Shape *s, char *buf, size_t n);
+const char *dtype_name(DType t); /* "f32", "u8" */
+size_t dtype_size(DType t);
 
 /* ---- operators ---- */
 typedef enum Op {
@@ -101,6 +105,7 @@ enum {
     OPF_COMMUTES = 1 << 3, /* operands may be swapped */
     OPF_STATS = 1 << 4,    /* operands 1, 2 are running statistics: buffers
                               in PyTorch, not trainable parameters */
+    OPF_OUT_U8 = 1 << 5,   /* the result is u8 (every other value is f32) */
 };
 
 typedef enum AttrKind {

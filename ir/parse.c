@@ -197,9 +197,15 @@ static char *parse_string(Parser *p)
     return out;
 }
 
-static bool parse_type(Parser *p, Shape *s)
+/* f32[d0,...] or u8[d0,...] */
+static bool parse_type(Parser *p, DType *t, Shape *s)
 {
-    if (!expect(p, "f32") || !expect(p, "["))
+    *t = DT_F32;
+    if (accept(p, "u8"))
+        *t = DT_U8;
+    else if (!expect(p, "f32"))
+        return false;
+    if (!expect(p, "["))
         return false;
     memset(s, 0, sizeof *s);
     int64_t numel = 1;
@@ -404,7 +410,8 @@ static bool parse_node(Parser *p)
     }
     Attrs attrs;
     Shape decl;
-    if (!parse_attrs(p, op, &attrs) || !expect(p, ":") || !parse_type(p, &decl))
+    DType dtype;
+    if (!parse_attrs(p, op, &attrs) || !expect(p, ":") || !parse_type(p, &dtype, &decl))
         return false;
     ValueId v;
     if (op == OP_PARAM) {
@@ -421,14 +428,15 @@ static bool parse_node(Parser *p)
             p->failed = p->d->nerr > before;
             return false;
         }
-        if (!shape_eq(&p->g->vals[v].shape, &decl)) {
-            char a[96], b[96];
-            diag_error(p->d, loc, "%s: declared type %s, but the op yields %s",
-                       op_info[op].name, shape_str(&decl, a, sizeof a),
-                       shape_str(&p->g->vals[v].shape, b, sizeof b));
-            p->failed = true;
-            return false;
-        }
+    }
+    const Value *val = &p->g->vals[v];
+    if (!shape_eq(&val->shape, &decl) || val->dtype != dtype) {
+        char a[96], b[96];
+        diag_error(p->d, loc, "%s: declared type %s, but the op yields %s", op_info[op].name,
+                   type_str(dtype, &decl, a, sizeof a),
+                   type_str(val->dtype, &val->shape, b, sizeof b));
+        p->failed = true;
+        return false;
     }
     return optional_name(p, p->g, v) && define(p, s, n, at, v);
 }
@@ -451,9 +459,15 @@ static bool parse_signature(Parser *p)
     do {
         size_t at;
         Shape shape;
+        DType dtype;
         n = value_name(p, &s, &at);
-        if (n == 0 || !expect(p, ":") || !parse_type(p, &shape))
+        if (n == 0 || !expect(p, ":") || !parse_type(p, &dtype, &shape))
             return false;
+        if (dtype != DT_F32) {
+            p->pos = at;
+            fail(p, "%s", "graph inputs are f32");
+            return false;
+        }
         ValueId v = ir_graph_add_input(p->g, shape, NULL);
         if (!optional_name(p, p->g, v) || !define(p, s, n, at, v))
             return false;

@@ -74,7 +74,7 @@ void ir_print(const Graph *g, FILE *f)
         const Value *v = &g->vals[g->inputs[i]];
         num[g->inputs[i]] = next++;
         fprintf(f, "%s%%%u: %s", i ? ", " : "", num[g->inputs[i]],
-                shape_str(&v->shape, buf, sizeof buf));
+                type_str(v->dtype, &v->shape, buf, sizeof buf));
         if (v->name) {
             fputc(' ', f);
             print_string(f, v->name);
@@ -91,7 +91,7 @@ void ir_print(const Graph *g, FILE *f)
         for (uint32_t i = 0; i < node->nin; i++)
             fprintf(f, "%s%%%u", i ? ", " : " ", num[node->in[i]]);
         print_attrs(f, node);
-        fprintf(f, " : %s", shape_str(&v->shape, buf, sizeof buf));
+        fprintf(f, " : %s", type_str(v->dtype, &v->shape, buf, sizeof buf));
         if (v->name) {
             fputc(' ', f);
             print_string(f, v->name);

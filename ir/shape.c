@@ -38,9 +38,24 @@ bool shape_eq(const Shape *a, const Shape *b)
     return true;
 }
 
+const char *dtype_name(DType t)
+{
+    return t == DT_U8 ? "u8" : "f32";
+}
+
+size_t dtype_size(DType t)
+{
+    return t == DT_U8 ? 1 : 4;
+}
+
 char *shape_str(const Shape *s, char *buf, size_t n)
 {
-    size_t k = (size_t)snprintf(buf, n, "f32[");
+    return type_str(DT_F32, s, buf, n);
+}
+
+char *type_str(DType t, const Shape *s, char *buf, size_t n)
+{
+    size_t k = (size_t)snprintf(buf, n, "%s[", dtype_name(t));
     for (int i = 0; i < s->rank && k < n; i++)
         k += (size_t)snprintf(buf + k, n - k, i ? ",%lld" : "%lld", (long long)s->d[i]);
     if (k < n)

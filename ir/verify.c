@@ -40,6 +40,19 @@ static bool verify_node(const Graph *g, NodeId n, const bool *defined, Diag *d)
                    shape_str(&s, b, sizeof b));
         return false;
     }
+    DType want = info->flags & OPF_OUT_U8 ? DT_U8 : DT_F32;
+    if (g->vals[node->out].dtype != want) {
+        diag_error(d, node->loc, "verify: %s node %u result is %s, not %s", info->name, n,
+                   dtype_name(g->vals[node->out].dtype), dtype_name(want));
+        return false;
+    }
+    for (uint32_t i = 0; i < node->nin; i++) {
+        if (g->vals[node->in[i]].dtype != DT_F32) {
+            diag_error(d, node->loc, "verify: %s node %u reads a %s value", info->name, n,
+                       dtype_name(g->vals[node->in[i]].dtype));
+            return false;
+        }
+    }
     if (node->op == OP_PARAM && !g->vals[node->out].name) {
         diag_error(d, node->loc, "verify: param node %u has no name", n);
         return false;

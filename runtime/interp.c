@@ -252,6 +252,14 @@ static bool interp_zero(Interp *it, const Node *n, float *y)
     return true;
 }
 
+/* u8 results live in buffers sized for floats; only their bytes are used */
+static bool interp_argmax(Interp *it, const Node *n, float *y)
+{
+    const Shape *x = shape_of(it, n->in[0]);
+    rt_ref_argmax(x->d[0], x->d[1], x->d[2] * x->d[3], in_data(it, n, 0), (uint8_t *)(void *)y);
+    return true;
+}
+
 static bool interp_linear(Interp *it, const Node *n, float *y)
 {
     /* x[N,C] or [N,C,1,1], w[K,C] -> y[N,K] */
@@ -298,7 +306,7 @@ static bool trace_value(Interp *it, const char *dir, ValueId v, const float *p)
     snprintf(path, len, "%s/%s.bin", dir, val->name);
     size_t count = (size_t)shape_numel(&val->shape);
     FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(p, sizeof *p, count, f) == count;
+    bool ok = f && fwrite(p, dtype_size(val->dtype), count, f) == count;
     int err = errno;
     if (f && fclose(f) != 0 && ok)
         ok = false, err = errno;
@@ -369,7 +377,7 @@ static bool run_node(Interp *it, NodeId id, const uint32_t *last, const char *tr
     return true;
 }
 
-static bool interp_run(const Graph *g, const float *input, float *output, const char *trace_dir,
+static bool interp_run(const Graph *g, const float *input, void *output, const char *trace_dir,
                        bool calibrate, Diag *d)
 {
     Loc none = {NULL, 0, 0};
@@ -396,7 +404,8 @@ static bool interp_run(const Graph *g, const float *input, float *output, const 
             ok = false;
         }
         if (ok)
-            memcpy(output, it.val[out], (size_t)shape_numel(&g->vals[out].shape) * sizeof *output);
+            memcpy(output, it.val[out],
+                   (size_t)shape_numel(&g->vals[out].shape) * dtype_size(g->vals[out].dtype));
     }
     for (uint32_t v = 0; it.own && v < g->nval; v++)
         free(it.own[v]);
@@ -404,7 +413,7 @@ static bool interp_run(const Graph *g, const float *input, float *output, const 
     return ok;
 }
 
-bool rt_interp_run(const Graph *g, const float *input, float *output, const char *trace_dir,
+bool rt_interp_run(const Graph *g, const float *input, void *output, const char *trace_dir,
                    Diag *d)
 {
     return interp_run(g, input, output, trace_dir, false, d);

@@ -8,11 +8,12 @@
 #include "ir/ir.h"
 
 /* Runs g on `input` (numel of the graph's single input, NCHW f32) and
- * writes the single output to `output`. Every param must have data bound.
- * If trace_dir is non-NULL, every named non-param value is written there
- * as "<name>.bin" (raw little-endian f32). Returns false after reporting to d
+ * writes the single output to `output` (f32, or bytes for a u8 output).
+ * Every param must have data bound. If trace_dir is non-NULL, every named
+ * non-param value is written there as "<name>.bin" (raw little-endian f32,
+ * or bytes for u8). Returns false after reporting to d
  * (unbound param, unwritable trace file, out of memory). */
-bool rt_interp_run(const Graph *g, const float *input, float *output, const char *trace_dir,
+bool rt_interp_run(const Graph *g, const float *input, void *output, const char *trace_dir,
                    Diag *d);
 
 /* Data-dependent initialisation: runs g on `input` and, at every

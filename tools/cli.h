@@ -21,6 +21,7 @@ typedef struct NetArgs {
     bool no_decoder;
     const char *bn;            /* --bn bn|abn */
     bool given_classes, given_input; /* --classes / --input were on the line */
+    bool argmax;               /* --output argmax: u8 labels instead of logits */
 } NetArgs;
 
 /* A built network and a one-line description of it. */
@@ -83,7 +84,7 @@ bool cli_image_size(const char *path, int *h, int *w, Diag *d);
 /* Reads an image, resizes it bilinearly to h x w, writes normalised CHW. */
 bool cli_image_load(const char *path, const ImageNorm *norm, int h, int w, float *chw, Diag *d);
 /* Per-pixel argmax of [classes, h, w] logits as a VOC-palette PNG. */
-bool cli_mask_write(const char *path, const float *logits, int classes, int h, int w, Diag *d);
+bool cli_mask_write(const char *path, const uint8_t *labels, int h, int w, Diag *d);
 
 /* Verbs. argv[0] is the verb; a and d live for the verb's duration. */
 typedef int (*VerbFn)(int argc, char **argv, Arena *a, Diag *d);

@@ -190,6 +190,16 @@ int cli_net_option(NetArgs *na, int argc, char **argv, int *i)
         na->seed = (uint64_t)seed;
         return 1;
     }
+    if (cli_is_opt(a, "--output")) {
+        if (!(v = cli_value(argc, argv, i, "--output")))
+            return -1;
+        if (strcmp(v, "logits") && strcmp(v, "argmax")) {
+            fprintf(stderr, "nasc: error: --output expects logits or argmax, got '%s'\n", v);
+            return -1;
+        }
+        na->argmax = strcmp(v, "argmax") == 0;
+        return 1;
+    }
     if (strcmp(a, "--auxiliary") == 0) {
         c->auxiliary = true;
         return 1;

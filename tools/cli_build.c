@@ -127,6 +127,23 @@ static bool build_darts(Arena *a, const NetArgs *na, BuiltNet *out, Diag *d)
     return out->g != NULL;
 }
 
+/* --output argmax: the graph ends in per-pixel labels instead of logits. */
+static bool append_argmax(Graph *g, Diag *d)
+{
+    ValueId logits = g->outputs[0];
+    if (g->vals[logits].shape.rank != 4) {
+        diag_error(d, loc_file(NULL), "--output argmax needs a segmentation network; @%s "
+                   "outputs class scores", g->name);
+        return false;
+    }
+    ValueId labels = ir_graph_add_node(g, OP_ARGMAX, &logits, 1, NULL, loc_file(NULL), d);
+    if (!labels)
+        return false;
+    ir_value_set_name(g, labels, "labels");
+    g->outputs[0] = labels;
+    return true;
+}
+
 bool cli_build_net(Arena *a, const NetArgs *na, BuiltNet *out, Diag *d)
 {
     memset(out, 0, sizeof *out);
@@ -134,6 +151,8 @@ bool cli_build_net(Arena *a, const NetArgs *na, BuiltNet *out, Diag *d)
     if (d->nerr)
         return false;
     if (!(adl ? build_adl(a, na, out, d) : build_darts(a, na, out, d)))
+        return false;
+    if (na->argmax && !append_argmax(out->g, d))
         return false;
     return ir_verify(out->g, d) && bind_weights(a, out->g, na, d);
 }

@@ -2,8 +2,8 @@
  *
  * An image (PNG, JPEG, BMP, ... whatever stb_image reads) becomes a
  * normalised NCHW f32 input, resized bilinearly when the network wants
- * another size; a segmentation output becomes a PNG of its per-pixel argmax
- * in the PASCAL VOC palette, so a person can look at the result.
+ * another size; a label map (the argmax of a segmentation output) becomes a
+ * PNG in the PASCAL VOC palette, so a person can look at the result.
  */
 #include "cli.h"
 
@@ -71,21 +71,15 @@ static void write_to_file(void *ctx, void *data, int size)
     fwrite(data, 1, (size_t)size, (FILE *)ctx);
 }
 
-bool cli_mask_write(const char *path, const float *logits, int classes, int h, int w, Diag *d)
+bool cli_mask_write(const char *path, const uint8_t *labels, int h, int w, Diag *d)
 {
     unsigned char *rgb = malloc((size_t)h * w * 3);
     if (!rgb) {
         diag_error(d, loc_file(path), "out of memory");
         return false;
     }
-    size_t plane = (size_t)h * w;
-    for (size_t i = 0; i < plane; i++) {
-        int best = 0;
-        for (int k = 1; k < classes; k++)
-            if (logits[k * plane + i] > logits[best * plane + i])
-                best = k;
-        voc_colour(best, rgb + i * 3);
-    }
+    for (size_t i = 0; i < (size_t)h * w; i++)
+        voc_colour(labels[i], rgb + i * 3);
     CliOut o;
     bool ok = cli_out_open(&o, path, d);
     if (ok && !stbi_write_png_to_func(write_to_file, o.f, w, h, 3, rgb, w * 3)) {

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "codegen/codegen.h"
 #include "runtime/interp.h"
+#include "runtime/ref/ref.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,32 +61,39 @@ static bool load_input(const NetArgs *na, const RunOpts *o, bool autodeeplab,
     return true;
 }
 
-/* For a segmentation map [1, K, H, W]: the classes covering most pixels. */
-static void print_pixel_classes(const float *y, const Shape *s, int top)
+/* For a label map: the classes covering most pixels. */
+static void print_pixel_classes(const uint8_t *labels, int64_t npix, int top)
 {
-    int64_t k = s->d[1], plane = s->d[2] * s->d[3];
-    float *share = calloc((size_t)k, sizeof *share);
-    if (!share)
-        return;
-    for (int64_t i = 0; i < plane; i++) {
-        int64_t best = 0;
-        for (int64_t c = 1; c < k; c++)
-            if (y[c * plane + i] > y[best * plane + i])
+    int64_t count[256] = {0};
+    for (int64_t i = 0; i < npix; i++)
+        count[labels[i]]++;
+    for (int r = 0; r < top; r++) {
+        int best = 0;
+        for (int c = 1; c < 256; c++)
+            if (count[c] > count[best])
                 best = c;
-        share[best] += 1.0f / (float)plane;
-    }
-    for (int r = 0; r < top && r < k; r++) {
-        int64_t best = 0;
-        for (int64_t c = 1; c < k; c++)
-            if (share[c] > share[best])
-                best = c;
-        if (share[best] <= 0)
+        if (count[best] <= 0)
             break;
-        printf("  #%d  class %lld  %.1f%% of pixels\n", r + 1, (long long)best,
-               100.0 * share[best]);
-        share[best] = -1;
+        printf("  #%d  class %d  %.1f%% of pixels\n", r + 1, best,
+               100.0 * (double)count[best] / (double)npix);
+        count[best] = -1;
     }
-    free(share);
+}
+
+/* The per-pixel labels of a segmentation output: the output itself when
+ * the graph ends in argmax, else the argmax of its logits (arena memory).
+ * NULL for classification outputs. */
+static const uint8_t *output_labels(Arena *a, const Graph *g, const void *y)
+{
+    const Value *out = &g->vals[g->outputs[0]];
+    if (out->dtype == DT_U8)
+        return y;
+    if (out->shape.rank != 4)
+        return NULL;
+    const int64_t *s = out->shape.d;
+    uint8_t *labels = arena_alloc(a, (size_t)(s[0] * s[2] * s[3]));
+    rt_ref_argmax(s[0], s[1] > 256 ? 256 : s[1], s[2] * s[3], y, labels);
+    return labels;
 }
 
 static void print_top(const float *y, int64_t n, int top)
@@ -106,12 +114,12 @@ static void print_top(const float *y, int64_t n, int top)
     free(used);
 }
 
-static int write_output(const char *path, const float *y, int64_t n, Diag *d)
+static int write_output(const char *path, const void *y, size_t bytes, Diag *d)
 {
     CliOut o;
     if (!cli_out_open(&o, path, d))
         return cli_report(d);
-    fwrite(y, sizeof(float), (size_t)n, o.f);
+    fwrite(y, 1, bytes, o.f);
     cli_out_commit(&o, 1, d);
     return cli_report(d);
 }
@@ -141,7 +149,7 @@ int cmd_run(int argc, char **argv, Arena *a, Diag *d)
     const Shape *out_shape = &g->vals[g->outputs[0]].shape;
     int64_t nin = shape_numel(in_shape), nout = shape_numel(out_shape);
     float *x = arena_calloc(a, (size_t)nin, sizeof(float));
-    float *y = arena_calloc(a, (size_t)nout, sizeof(float));
+    float *y = arena_calloc(a, (size_t)nout, sizeof(float)); /* or nout bytes of labels */
     if (!load_input(&na, &o, net.autodeeplab, in_shape, x, d))
         return cli_report(d);
     struct timespec t0, t1;
@@ -150,22 +158,24 @@ int cmd_run(int argc, char **argv, Arena *a, Diag *d)
         return cli_report(d);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    const uint8_t *labels = output_labels(a, g, y);
     if (o.top > 0) {
         printf("%s: %lld outputs, reference interpreter %.2f ms\n", g->name, (long long)nout, ms);
-        if (out_shape->rank == 4)
-            print_pixel_classes(y, out_shape, o.top);
+        if (labels)
+            print_pixel_classes(labels, out_shape->d[0] * out_shape->d[2] * out_shape->d[3],
+                                o.top);
         else
             print_top(y, nout, o.top);
     }
-    if (o.mask && (out_shape->rank != 4 ||
-                   !cli_mask_write(o.mask, y, (int)out_shape->d[1], (int)out_shape->d[2],
-                                   (int)out_shape->d[3], d))) {
-        if (out_shape->rank != 4)
-            diag_error(d, loc_file(o.mask), "-o writes a segmentation mask, but %s outputs "
-                       "class scores, not a map", g->name);
+    if (o.mask && !labels) {
+        diag_error(d, loc_file(o.mask), "-o writes a segmentation mask, but @%s outputs class "
+                   "scores, not a map", g->name);
         return cli_report(d);
     }
-    return o.out ? write_output(o.out, y, nout, d) : cli_report(d);
+    if (o.mask && !cli_mask_write(o.mask, labels, (int)out_shape->d[2], (int)out_shape->d[3], d))
+        return cli_report(d);
+    size_t out_bytes = (size_t)nout * dtype_size(g->vals[g->outputs[0]].dtype);
+    return o.out ? write_output(o.out, y, out_bytes, d) : cli_report(d);
 }
 
 

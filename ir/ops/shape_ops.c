@@ -80,3 +80,18 @@ bool infer_resize_bilinear(const Graph *g, const Node *n, Shape *out, Diag *d)
     *out = s;
     return true;
 }
+
+/* argmax: [N,C,H,W] f32 -> [N,1,H,W] u8 labels */
+bool infer_argmax(const Graph *g, const Node *n, Shape *out, Diag *d)
+{
+    if (!need_rank(g, n, 0, 4, d))
+        return false;
+    Shape s = *in_shape(g, n, 0);
+    if (s.d[1] > 256) {
+        diag_error(d, n->loc, "argmax: %lld channels do not fit u8 labels", (long long)s.d[1]);
+        return false;
+    }
+    s.d[1] = 1;
+    *out = s;
+    return true;
+}

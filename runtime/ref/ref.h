@@ -110,6 +110,10 @@ void rt_ref_linear(int64_t n, int64_t c, int64_t k, const float *x, const float 
 
 /* Concatenates nx tensors xs[i][n, cs[i], hw] along channels into
  * y[n, sum cs, hw]. */
+/* y[b, 0, i] = the channel c of x[b, :, i] with the largest value (the
+ * first on ties; NaN never wins), for C <= 256. */
+void rt_ref_argmax(int64_t n, int64_t c, int64_t hw, const float *x, uint8_t *y);
+
 void rt_ref_concat(int64_t n, int64_t hw, int nx, const float *const *xs, const int64_t *cs,
                    float *y);
 /* y = x[:, :, top:top+oh, left:left+ow] for x[n,c,h,w]; caller ensures

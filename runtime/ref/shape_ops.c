@@ -32,3 +32,17 @@ void rt_ref_crop(int64_t n, int64_t c, int64_t h, int64_t w, int64_t top, int64_
 int64_t rt_zero_out(int64_t in, int stride) { return stride < 1 ? 0 : (in - 1) / stride + 1; }
 
 void rt_ref_zero(int64_t numel, float *y) { memset(y, 0, (size_t)numel * sizeof *y); }
+
+void rt_ref_argmax(int64_t n, int64_t c, int64_t hw, const float *x, uint8_t *y)
+{
+    for (int64_t b = 0; b < n; b++) {
+        const float *xb = x + b * c * hw;
+        for (int64_t i = 0; i < hw; i++) {
+            int64_t best = 0;
+            for (int64_t k = 1; k < c; k++)
+                if (xb[k * hw + i] > xb[best * hw + i])
+                    best = k;
+            y[b * hw + i] = (uint8_t)best;
+        }
+    }
+}

@@ -1,2 +1,2 @@
-# only two of the four lists
-operations = ['atrous_5x5'] * 10
+# only one of the four lists
+operations = ['atrous_5x5', 'atrous_5x5']

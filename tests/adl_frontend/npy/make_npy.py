@@ -38,11 +38,13 @@ np.save(bad + 'npy_step.path.npy', np.array([0, 0, 0, 0, 2, 1], dtype=np.int64))
 np.save(bad + 'npy_level.path.npy', np.array([3, 9, -1], dtype=np.int16))
 bad_cell = [list(r) for r in cell]
 bad_cell[3][0] = 5     # row 3 is node 3's, edge 5 feeds node 4
-bad_cell[6][1] = 12    # no op 12
 np.save(bad + 'npy_rows.cell.npy', np.array(bad_cell, dtype=np.uint8))
+bad_cell = [list(r) for r in cell]
+bad_cell[6][1] = 12    # no op 12
+np.save(bad + 'npy_opnum.cell.npy', np.array(bad_cell, dtype=np.int32))
 np.save(bad + 'npy_shape.cell.npy', np.zeros((10, 3), dtype=np.int64))
 twice = network_layer_to_space(path).astype(np.int8)
 twice[2][3][1] = 1     # layer 2 marks two levels
-twice[5][1][1] = 0
-twice[5][1][0] = 1     # layer 5: stays at level 1 but says "came from below"
+twice[5][1][2] = 0
+twice[5][1][0] = 1     # layer 5: goes 2 -> 1 but says "a step from the level above"
 np.save(bad + 'npy_onehot_bad.path.npy', twice)
