@@ -212,20 +212,105 @@ static void copy_output(CgCtx *c)
 static bool emit_body(CgCtx *c)
 {
     const Graph *g = c->g;
+    int k = 0;
     for (NodeId n = 1; n < g->nnode; n++) {
         const Node *node = &g->nodes[n];
         if (node->op == OP_NONE || (op_info[node->op].flags & OPF_PARAM))
             continue; /* dead, or a weight: emitted as an array when used */
+        if (c->profile)
+            cg_buf_printf(&c->body, "\n    prof(prof_ctx, %d);", k++);
         node_comment(c, node);
         if (!cg_emit_node(c, n))
             return false;
     }
     copy_output(c);
+    if (c->profile)
+        cg_buf_printf(&c->body, "    prof(prof_ctx, -1);\n");
     if (c->body.oom || c->decls.oom) {
         diag_error(c->d, (Loc){0}, "codegen: out of memory while emitting @%s", g->name);
         return false;
     }
     return true;
+}
+
+/* ---- blob mode ---- */
+
+void cg_blob_add_derived(CgCtx *c, const char *cname, const float *data, int64_t n)
+{
+    if (c->nderived == c->capderived) {
+        uint32_t cap = c->capderived ? c->capderived * 2 : 64;
+        CgBlobEntry *p = arena_calloc(&c->arena, cap, sizeof *p);
+        NASC_ASSERT(p);
+        if (c->nderived)
+            memcpy(p, c->derived, c->nderived * sizeof *p);
+        c->derived = p;
+        c->capderived = cap;
+    }
+    c->derived[c->nderived++] = (CgBlobEntry){cname, data, n, 0, 0};
+}
+
+/* Fills c->blob_ents once (referenced params in value order, then the
+ * derived arrays) with 64-byte aligned offsets; returns the blob's floats. */
+static int64_t blob_layout(CgCtx *c)
+{
+    if (c->blob_ents)
+        return c->blob_floats;
+    uint32_t n = c->nderived;
+    for (ValueId v = 1; v < c->g->nval; v++)
+        n += c->cname[v] != NULL;
+    c->blob_ents = arena_calloc(&c->arena, n ? n : 1, sizeof *c->blob_ents);
+    NASC_ASSERT(c->blob_ents);
+    for (ValueId v = 1; v < c->g->nval; v++)
+        if (c->cname[v]) {
+            const Value *val = &c->g->vals[v];
+            c->blob_ents[c->nblob++] = (CgBlobEntry){c->cname[v], val->data,
+                                                     shape_numel(&val->shape), 0, v};
+        }
+    for (uint32_t i = 0; i < c->nderived; i++)
+        c->blob_ents[c->nblob++] = c->derived[i];
+    int64_t off = 0;
+    for (uint32_t i = 0; i < c->nblob; i++) {
+        c->blob_ents[i].offset = off;
+        off += (c->blob_ents[i].n + 15) / 16 * 16; /* 64 bytes */
+    }
+    c->blob_floats = off;
+    return off;
+}
+
+static const char k_prof_params[] = ",\n    void (*prof)(void *, int), void *prof_ctx";
+
+/* The signature of NAME_run_blob and one pointer per weight, named as the
+ * firmware file names its arrays, so the statements that follow are the
+ * firmware file's own. */
+static void write_blob_prologue(CgCtx *c, const CgOptions *o, FILE *f)
+{
+    blob_layout(c);
+    fprintf(f, "\nint %s_run_blob%s(const float *input, %s *output, void *workspace,\n"
+            "    const float *weights%s)\n{\n", o->name, c->profile ? "_prof" : "",
+            output_ctype(c->g), c->profile ? k_prof_params : "");
+    CgBuf b = {0};
+    char shape[128];
+    for (uint32_t i = 0; i < c->nblob; i++) {
+        const CgBlobEntry *e = &c->blob_ents[i];
+        b.len = 0;
+        cg_buf_printf(&b, "    const float *const %s = weights + %lld; /* ", e->cname,
+                      (long long)e->offset);
+        if (e->v)
+            cg_buf_comment_text(&b, c->g->vals[e->v].name ? c->g->vals[e->v].name
+                                                           : "(unnamed param)");
+        else
+            cg_buf_printf(&b, "batchnorm scale");
+        cg_buf_printf(&b, " %s */\n", e->v ? shape_str(&c->g->vals[e->v].shape, shape,
+                                                        sizeof shape) : "");
+        if (b.oom)
+            break;
+        fwrite(b.p, 1, b.len, f);
+    }
+    if (b.oom)
+        diag_error(c->d, (Loc){0}, "codegen: out of memory while writing the blob layout");
+    cg_buf_free(&b);
+    if (!c->nblob)
+        fprintf(f, "    (void)weights;\n");
 }
 
 /* ---- writing the files ---- */
@@ -292,7 +377,10 @@ static void write_header(CgCtx *c, const CgOptions *o, const char *header, int64
     write_dims(f, up, "INPUT", &g->vals[g->inputs[0]].shape);
     write_dims(f, up, "OUTPUT", &g->vals[g->outputs[0]].shape);
     fprintf(f, "#define %s_WORKSPACE_BYTES %lld\n", up, (long long)ws);
-    fprintf(f, "#define %s_WORKSPACE_ALIGN 64\n\n", up);
+    fprintf(f, "#define %s_WORKSPACE_ALIGN 64\n", up);
+    if (c->blob)
+        fprintf(f, "#define %s_BLOB_FLOATS %lld\n", up, (long long)blob_layout(c));
+    fprintf(f, "\n");
     fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     fprintf(f,
             "/* Runs the network: reads %s_INPUT_SIZE floats from input and writes\n"
@@ -303,8 +391,16 @@ static void write_header(CgCtx *c, const CgOptions *o, const char *header, int64
             " * with distinct workspaces may run concurrently. Returns 0, or -1 if\n"
             " * workspace is NULL, -2 if it is misaligned (nothing is computed). */\n",
             up, up, labels ? "class labels (uint8_t, argmax over channels)" : "floats", up, up);
-    fprintf(f, "int %s_run(const float *input, %s *output, void *workspace);\n\n", o->name,
-            output_ctype(g));
+    if (c->blob)
+        fprintf(f, "/* JIT form: the weights come as one blob of %s_BLOB_FLOATS floats, laid\n"
+                " * out by nasc's cg_weights_blob for this very graph; returns -3 if\n"
+                " * weights is NULL. */\n"
+                "int %s_run_blob%s(const float *input, %s *output, void *workspace,\n"
+                "    const float *weights%s);\n\n", up, o->name, c->profile ? "_prof" : "",
+                output_ctype(g), c->profile ? k_prof_params : "");
+    else
+        fprintf(f, "int %s_run(const float *input, %s *output, void *workspace);\n\n",
+                o->name, output_ctype(g));
     fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_H */\n", up);
 }
 
@@ -333,6 +429,15 @@ static void write_weights(CgCtx *c, FILE *f)
     cg_buf_free(&b);
 }
 
+static const char k_firmware_note[] =
+    " * Dependency-free C99: no allocation, no libm, no stdio and no\n"
+    " * mutable state; weights are static const arrays named after their\n"
+    " * state_dict keys.";
+static const char k_blob_note[] =
+    " * Dependency-free C99: no allocation, no libm, no stdio and no\n"
+    " * mutable state. JIT form: the weights are read from the blob\n"
+    " * argument of the entry point (nasc's cg_weights_blob).";
+
 static void write_c(CgCtx *c, const CgOptions *o, const char *header, FILE *f)
 {
     char *file = arena_printf(&c->arena, "%s.c", o->name);
@@ -340,14 +445,13 @@ static void write_c(CgCtx *c, const CgOptions *o, const char *header, FILE *f)
         if (c->kernel_used[k] && cg_kernels[k].needs_string)
             c->used_string = true;
     write_file_comment(f, file, c->g, o->banner,
-                       " * Dependency-free C99: no allocation, no libm, no stdio and no\n"
-                       " * mutable state; weights are static const arrays named after their\n"
-                       " * state_dict keys.");
+                       c->blob ? k_blob_note : k_firmware_note);
     fprintf(f, "#include <stddef.h>\n#include <stdint.h>\n");
     if (c->used_string)
         fprintf(f, "#include <string.h>\n");
     fprintf(f, "\n#include \"%s\"\n", header);
-    write_weights(c, f);
+    if (!c->blob)
+        write_weights(c, f);
     if (c->decls.len)
         fwrite(c->decls.p, 1, c->decls.len, f);
     for (int k = 0; k < NCK; k++)
@@ -355,8 +459,11 @@ static void write_c(CgCtx *c, const CgOptions *o, const char *header, FILE *f)
             fprintf(f, "\n%s", cg_kernels[k].src);
 
     char *up = upper_name(c, o->name);
-    fprintf(f, "\nint %s_run(const float *input, %s *output, void *workspace)\n{\n",
-            o->name, output_ctype(c->g));
+    if (c->blob)
+        write_blob_prologue(c, o, f);
+    else
+        fprintf(f, "\nint %s_run(const float *input, %s *output, void *workspace)\n{\n",
+                o->name, output_ctype(c->g));
     if (c->used_ws)
         fprintf(f, "    float *ws = (float *)workspace;\n\n");
     if (!c->used_input)
@@ -366,6 +473,8 @@ static void write_c(CgCtx *c, const CgOptions *o, const char *header, FILE *f)
     fprintf(f, "    if (workspace == NULL)\n        return -1;\n");
     fprintf(f, "    if (((uintptr_t)workspace & (uintptr_t)(%s_WORKSPACE_ALIGN - 1)) != 0)\n"
                "        return -2;\n", up);
+    if (c->blob && c->nblob)
+        fprintf(f, "    if (weights == NULL)\n        return -3;\n");
     if (c->body.len)
         fwrite(c->body.p, 1, c->body.len, f);
     fprintf(f, "    return 0;\n}\n");
@@ -373,11 +482,13 @@ static void write_c(CgCtx *c, const CgOptions *o, const char *header, FILE *f)
 
 /* ---- entry points ---- */
 
-static void ctx_init(CgCtx *c, const Graph *g, Diag *d)
+static void ctx_init(CgCtx *c, const Graph *g, const CgOptions *o, Diag *d)
 {
     memset(c, 0, sizeof *c);
     c->g = g;
     c->d = d;
+    c->blob = o->weights_blob;
+    c->profile = o->weights_blob && o->profile;
     arena_init(&c->arena);
     c->offset = arena_calloc(&c->arena, g->nval, sizeof *c->offset);
     c->num = arena_calloc(&c->arena, g->nval, sizeof *c->num);
@@ -402,7 +513,7 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *c_out, FILE *h_out, Dia
     CgCtx c;
     if (!check_graph(g, d))
         return false;
-    ctx_init(&c, g, d);
+    ctx_init(&c, g, o, d);
     const char *header = o->header_name ? o->header_name
                                         : arena_printf(&c.arena, "%s.h", o->name ? o->name : "");
     if (!check_options(o, header, d)) {
@@ -420,6 +531,47 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *c_out, FILE *h_out, Dia
     }
     ctx_free(&c);
     return d->nerr == nerr;
+}
+
+bool cg_weights_blob(const Graph *g, const CgOptions *o, float **blob, int64_t *nfloats,
+                     Diag *d)
+{
+    *blob = NULL;
+    *nfloats = 0;
+    if (!o->weights_blob) {
+        diag_error(d, (Loc){0}, "codegen: cg_weights_blob needs CgOptions.weights_blob");
+        return false;
+    }
+    /* The same checks and emission as cg_emit_c, so the same layout. */
+    CgCtx c;
+    if (!check_graph(g, d))
+        return false;
+    ctx_init(&c, g, o, d);
+    const char *header = o->header_name ? o->header_name : "x.h";
+    bool ok = check_options(o, header, d);
+    if (ok) {
+        cg_unique_name(&c, "", o->name, 0, "_run");
+        plan_memory(g, c.offset);
+        ok = emit_body(&c);
+    }
+    int64_t n = ok ? blob_layout(&c) : 0;
+    size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64;
+    float *p = ok ? aligned_alloc(64, bytes ? bytes : 64) : NULL;
+    if (ok && !p) {
+        diag_error(d, (Loc){0}, "codegen: out of memory for a %lld-float weights blob",
+                   (long long)n);
+        ok = false;
+    }
+    if (ok) {
+        memset(p, 0, bytes ? bytes : 64);
+        for (uint32_t i = 0; i < c.nblob; i++)
+            memcpy(p + c.blob_ents[i].offset, c.blob_ents[i].data,
+                   (size_t)c.blob_ents[i].n * sizeof(float));
+        *blob = p;
+        *nfloats = n;
+    }
+    ctx_free(&c);
+    return ok;
 }
 
 int64_t cg_workspace_bytes(const Graph *g)

@@ -131,6 +131,21 @@ static const char *bn_stem(CgCtx *c, const Value *var)
     return dot ? arena_strndup(&c->arena, var->name, (size_t)(dot - var->name)) : var->name;
 }
 
+/* The firmware file's `static const float NAME[ch]` of a BN scale. */
+static void bn_scale_decl(CgCtx *c, const Node *n, const char *sname, const float *scale,
+                          int64_t ch, const Value *gamma, const Value *var)
+{
+    float eps = n->attrs.bn.eps;
+    cg_buf_printf(&c->decls, "\n/* batchnorm %%%u, eps = %.9g: scale = gamma / sqrt(var + eps),\n"
+                  " * computed by nasc from\n", c->num[n->out], (double)eps);
+    bn_comment_name(c, gamma, "gamma");
+    bn_comment_name(c, var, "var");
+    cg_buf_printf(&c->decls, " * (mean and beta are used as they are) */\n"
+                  "static const float %s[%lld] = {\n", sname, (long long)ch);
+    cg_buf_floats(&c->decls, scale, ch);
+    cg_buf_printf(&c->decls, "};\n");
+}
+
 /* Eval-mode BN: the emitter computes scale = gamma / sqrt(var + eps) in
  * double, as runtime/ref does, so the emitted code needs no sqrt; mean and
  * beta stay weight arrays and the kernel computes (x - mean) * scale + beta. */
@@ -155,14 +170,10 @@ static bool emitc_batchnorm(CgCtx *c, const Node *n)
         }
     }
     const char *sname = cg_unique_name(c, "bn_", bn_stem(c, var), n->out, "_scale");
-    cg_buf_printf(&c->decls, "\n/* batchnorm %%%u, eps = %.9g: scale = gamma / sqrt(var + eps),\n"
-                  " * computed by nasc from\n", c->num[n->out], (double)eps);
-    bn_comment_name(c, gamma, "gamma");
-    bn_comment_name(c, var, "var");
-    cg_buf_printf(&c->decls, " * (mean and beta are used as they are) */\n"
-                  "static const float %s[%lld] = {\n", sname, (long long)ch);
-    cg_buf_floats(&c->decls, scale, ch);
-    cg_buf_printf(&c->decls, "};\n");
+    if (c->blob)
+        cg_blob_add_derived(c, sname, scale, ch);
+    else
+        bn_scale_decl(c, n, sname, scale, ch, gamma, var);
 
     ValueId x = n->in[0];
     const char *xs = cg_val(c, x), *ms = cg_val(c, n->in[1]), *bs = cg_opt_operand(c, n, 4);

@@ -58,6 +58,14 @@ typedef struct CgKernelDef {
 
 extern const CgKernelDef cg_kernels[NCK];
 
+/* ---- blob mode: one float array of the weights (emit_c.c) ---- */
+typedef struct CgBlobEntry {
+    const char *cname;  /* the identifier the body uses */
+    const float *data;  /* n floats (param data, or a BN scale in the arena) */
+    int64_t n, offset;  /* offset in floats, set by the layout */
+    ValueId v;          /* the param, or 0 for a BN scale */
+} CgBlobEntry;
+
 /* ---- emission context (emit_c.c) ---- */
 typedef struct CgCtx {
     const Graph *g;
@@ -73,7 +81,18 @@ typedef struct CgCtx {
     bool used_input, used_output, used_ws, used_string;
     CgBuf body;          /* statements of NAME_run */
     CgBuf decls;         /* file-scope constants made by emitters (BN scale) */
+    bool blob;           /* CgOptions.weights_blob */
+    bool profile;        /* CgOptions.profile (blob mode only) */
+    CgBlobEntry *derived; /* blob mode: BN scales, in emission order */
+    uint32_t nderived, capderived;
+    CgBlobEntry *blob_ents; /* the layout (blob_layout), once computed */
+    uint32_t nblob;
+    int64_t blob_floats;
 } CgCtx;
+
+/* Blob mode: records a derived constant array (a BN scale) that the
+ * firmware file would declare as `static const float cname[n]`. */
+void cg_blob_add_derived(CgCtx *c, const char *cname, const float *data, int64_t n);
 
 /* C expression for value v's data: "input", "output", "(ws + 12)" or a
  * weight array's name (which marks that param for emission). */

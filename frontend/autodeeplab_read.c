@@ -553,7 +553,9 @@ static const char *tf_op(Diag *d, const TfItem *it, int k)
     for (int i = 0; i < TF_NOPS; i++) {
         if (strcmp(it->s, tf_ops[i][0]) == 0)
             return tf_ops[i][1];
-        o += (size_t)snprintf(known + o, sizeof known - o, "%s%s", i ? ", " : "", tf_ops[i][0]);
+        if (o < sizeof known)
+            o += (size_t)snprintf(known + o, sizeof known - o, "%s%s", i ? ", " : "",
+                                  tf_ops[i][0]);
     }
     diag_error(d, it->loc, "unknown TF op '%s'; known: %s",
                fe_show(show, sizeof show, it->s, strlen(it->s)), known);

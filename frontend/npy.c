@@ -29,6 +29,7 @@ typedef struct NpyHeader {
 typedef struct NpyDType {
     int size;       /* bytes per element */
     bool is_signed, big_endian;
+    bool is_float;  /* f4/f8 whose values must be whole numbers */
 } NpyDType;
 
 /* ---- header scanner ---- */
@@ -217,9 +218,18 @@ static bool parse_dtype(const char *path, const char *descr, NpyDType *t, Diag *
                    "integer dtype", show);
         return false;
     }
+    /* float32/64 holding whole numbers are accepted: the PyTorch search saves
+     * its one-hot network_path_space with np.zeros, i.e. float64 */
+    if (kind == 'f' && (size == 4 || size == 8) && !*p && order != '|') {
+        t->size = size;
+        t->is_signed = true;
+        t->is_float = true;
+        t->big_endian = order == '>' || (order == '=' && host_big_endian());
+        return true;
+    }
     if (kind == 'f' || kind == 'c' || kind == 'e' || kind == 'd') {
-        diag_error(d, loc_file(path), "floating-point arrays ('%s') are not supported; expected "
-                   "an integer dtype (numpy: arr.astype(np.int64))", show);
+        diag_error(d, loc_file(path), "arrays of '%s' are not supported; expected integers "
+                   "(or float32/float64 holding whole numbers)", show);
         return false;
     }
     if (kind == 'O') {
@@ -235,6 +245,7 @@ static bool parse_dtype(const char *path, const char *descr, NpyDType *t, Diag *
     }
     t->size = size;
     t->is_signed = kind == 'i';
+    t->is_float = false;
     t->big_endian = order == '>' || (order == '=' && host_big_endian());
     return true;
 }
@@ -289,6 +300,24 @@ static bool convert(const char *path, const unsigned char *p, const NpyDType *t,
         for (int i = 0; i < t->size; i++)
             u |= (uint64_t)p[t->big_endian ? i : t->size - 1 - i] << (8 * (t->size - 1 - i));
         int bits = 8 * t->size;
+        if (t->is_float) {
+            double v;
+            if (t->size == 4) {
+                uint32_t u32 = (uint32_t)u;
+                float f;
+                memcpy(&f, &u32, sizeof f);
+                v = f;
+            } else {
+                memcpy(&v, &u, sizeof v);
+            }
+            if (!(v >= -0x1p53 && v <= 0x1p53) || v != (double)(int64_t)v) {
+                diag_error(d, loc_file(path), "element %lld (%g) is not a whole number",
+                           (long long)k, v);
+                return false;
+            }
+            out->data[k] = (int64_t)v;
+            continue;
+        }
         if (t->is_signed && bits < 64 && (u >> (bits - 1)) & 1)
             u |= ~(uint64_t)0 << bits; /* sign-extend */
         if (!t->is_signed && bits == 64 && u > (uint64_t)INT64_MAX) {

@@ -104,9 +104,12 @@ def make_arch(path, cell, F=20, classes=19, hw=(513, 513), rates=(6, 12, 18),
 
 
 def random_path(rng, n):
+    """Starts at level 0 or 1, then each step uniform over the allowed
+    levels (no clamping, which would pile paths up at level 0)."""
     path = [rng.randint(0, 1)]
     while len(path) < n:
-        path.append(min(3, max(0, path[-1] + rng.choice((-1, 0, 1)))))
+        path.append(rng.choice([l for l in (path[-1] - 1, path[-1], path[-1] + 1)
+                                if 0 <= l <= 3]))
     return path
 
 

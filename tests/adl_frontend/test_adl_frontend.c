@@ -51,6 +51,7 @@ static char *read_or_null(Arena *a, const char *path, size_t *len)
 
 static void write_file(const char *path, const void *p, size_t n)
 {
+    unlink(path); /* truncating in place is ~30x slower on some file systems */
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(p, 1, n, f) != n) {
         fprintf(stderr, "cannot write %s\n", path);
@@ -223,7 +224,7 @@ static void test_pytorch(Arena *a)
 {
     static const char *const paths[] = {"pytorch_path.json", "npy/path_i8.npy",
                                         "npy/path_u1.npy", "npy/path_be_i4.npy",
-                                        "npy/path_onehot_i8.npy"};
+                                        "npy/path_onehot_i8.npy", "npy/path_onehot_f8.npy"};
     static const char *const cells[] = {"pytorch_cell.json", "npy/cell_u1.npy",
                                         "npy/cell_i8.npy", "npy/cell_be_u2.npy",
                                         "npy/cell_v2_i4.npy"};
@@ -542,9 +543,9 @@ static void test_npy_errors(Arena *a)
     const char *ok10 = "{'descr': '<i8', 'fortran_order': False, 'shape': (10,), }";
     npy_expect(a, "{'descr': '<i8', 'fortran_order': True, 'shape': (2, 5), }", 1, 80,
                "Fortran-order arrays are not supported");
-    npy_expect(a, "{'descr': '<f8', 'fortran_order': False, 'shape': (10,), }", 1, 80,
-               "floating-point arrays ('<f8') are not supported; expected an integer dtype "
-               "(numpy: arr.astype(np.int64))");
+    npy_expect(a, "{'descr': '<f2', 'fortran_order': False, 'shape': (10,), }", 1, 20,
+               "arrays of '<f2' are not supported; expected integers (or float32/float64 "
+               "holding whole numbers)");
     npy_expect(a, "{'descr': '|b1', 'fortran_order': False, 'shape': (10,), }", 1, 10,
                "boolean arrays ('|b1') are not supported; expected an integer dtype");
     npy_expect(a, "{'descr': '|O', 'fortran_order': False, 'shape': (10,), }", 1, 80,

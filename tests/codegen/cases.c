@@ -419,7 +419,7 @@ float *case_input(const Case *k, int64_t n)
 static int refuse(const Graph *g, const char *name, const char *msg)
 {
     FILE *c = tmpfile(), *h = tmpfile();
-    CgOptions o = {name, NULL, NULL};
+    CgOptions o = {.name = name};
     Diag d;
     diag_init(&d);
     bool ok = cg_emit_c(g, &o, c, h, &d);

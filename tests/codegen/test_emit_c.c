@@ -42,7 +42,7 @@ static bool emit(const Graph *g, const char *dir, const char *name, const char *
     snprintf(cpath, sizeof cpath, "%s/%s.c", dir, name);
     snprintf(hpath, sizeof hpath, "%s/%s.h", dir, name);
     FILE *cf = fopen(cpath, "w"), *hf = fopen(hpath, "w");
-    CgOptions o = {name, NULL, banner};
+    CgOptions o = {.name = name, .banner = banner};
     Diag d;
     diag_init(&d);
     bool ok = cf && hf && cg_emit_c(g, &o, cf, hf, &d);

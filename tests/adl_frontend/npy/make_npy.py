@@ -30,7 +30,7 @@ np.lib.format.write_array(open('cell_v2_i4.npy', 'wb'), np.array(cell, dtype='<i
                           version=(2, 0))
 
 bad = '../bad/'
-np.save(bad + 'npy_onehot_float.path.npy', network_layer_to_space(path))
+np.save(out + 'path_onehot_f8.npy', network_layer_to_space(path))  # float64, as the search saves it
 np.save(bad + 'npy_fortran.cell.npy', np.asfortranarray(np.array(cell, dtype=np.int64).T).T.T)
 np.save(bad + 'npy_bool.cell.npy', np.array(cell) > 3)
 np.save(bad + 'npy_object.path.npy', np.array(path, dtype=object), allow_pickle=True)
