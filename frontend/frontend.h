@@ -113,6 +113,10 @@ typedef struct SafeTensors {
  * <= 100 MB, JSON header well formed, known dtypes, offsets in bounds, not
  * overlapping, sized dtype*numel. Errors name the path and tensor. */
 bool fe_safetensors_load(Arena *a, const char *path, SafeTensors *st, Diag *d);
+/* The same on a file already in memory (buf[len], not kept: the data
+ * section is copied into the arena); `path` names it in messages. */
+bool fe_safetensors_parse(Arena *a, const char *path, const unsigned char *buf, size_t len,
+                          SafeTensors *st, Diag *d);
 /* Converts tensor i to f32 (F16/BF16/F64 converted) into dst[numel]. */
 bool fe_safetensors_to_f32(const SafeTensors *st, int i, float *dst, Diag *d);
 

@@ -189,6 +189,16 @@ bool fe_genotype_check(const Genotype *g, Diag *d)
         check_edges(cells[k], fe_cell_name(g, cells[k]), d);
         check_concat(cells[k], fe_cell_name(g, cells[k]), d);
     }
+    /* The literal reader takes any byte >= 0x80 in a name (Python 3
+     * identifiers), the JSON format only [A-Za-z_][A-Za-z0-9_]*: a name
+     * outside both would print as JSON that no reader accepts (found by
+     * fuzzing), so it is refused here, where both readers' results meet. */
+    if (g->name && !fe_is_identifier(g->name)) {
+        char show[FE_SHOW_MAX];
+        diag_error(d, g->loc, "genotype name '%s' is not an ASCII identifier "
+                   "([A-Za-z_][A-Za-z0-9_]*)", fe_show(show, sizeof show, g->name,
+                                                      strlen(g->name)));
+    }
     return d->nerr == before;
 }
 

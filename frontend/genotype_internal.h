@@ -63,6 +63,11 @@ typedef struct FeJson {
  * Returns the root to cJSON_Delete, or NULL after an error. */
 struct cJSON *fe_json_parse(FeJson *j, Arena *a, const char *file, const char *text, size_t len,
                             Diag *d);
+/* Offset of the first control byte outside a string other than JSON's
+ * whitespace (cJSON would skip it, the position walk would not), or len;
+ * fe_json_control_error reports it. Run before cJSON by both readers. */
+size_t fe_json_stray_control(const char *text, size_t len);
+void fe_json_control_error(Diag *d, FeLocCursor *cur, const char *text, size_t off);
 size_t fe_json_root(const FeJson *j);                  /* offset of the root value */
 size_t fe_json_first(const FeJson *j, size_t off);     /* first element/key, or FE_JS_END */
 size_t fe_json_next(const FeJson *j, size_t off);      /* next element, or FE_JS_END */

@@ -400,6 +400,11 @@ bool fe_parse_genotype_json(Arena *a, const char *file, const char *text, size_t
         diag_error(d, fe_loc_at(&r.cur, (size_t)(nul - text)), "NUL byte in input");
         return false;
     }
+    size_t ctl = fe_json_stray_control(text, len); /* see json_loc.c */
+    if (ctl < len) {
+        fe_json_control_error(d, &r.cur, text, ctl);
+        return false;
+    }
     /* cJSON needs the terminating NUL right after the text */
     r.text = arena_strndup(a, text, len);
     fe_loc_cursor_init(&r.cur, file, r.text);

@@ -154,6 +154,36 @@ static void syntax_error(FeJson *j, const char *end)
                fe_show(show, sizeof show, j->text + off, 1));
 }
 
+/* cJSON skips every byte 0x01..0x20 as whitespace, JSON only space, tab,
+ * CR and LF. The position walk above follows JSON, so a stray control byte
+ * outside a string would put every later offset out of step (found by
+ * fuzzing: offsets ran past the end). Such bytes are refused up front. */
+size_t fe_json_stray_control(const char *text, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            return i;
+        }
+    }
+    return len;
+}
+
+/* The error for fe_json_stray_control's finding (off < len). */
+void fe_json_control_error(Diag *d, FeLocCursor *cur, const char *text, size_t off)
+{
+    diag_error(d, fe_loc_at(cur, off), "invalid JSON: control byte 0x%02X outside a string",
+               (unsigned)(unsigned char)text[off]);
+}
+
 cJSON *fe_json_parse(FeJson *j, Arena *a, const char *file, const char *text, size_t len,
                      Diag *d)
 {
@@ -165,6 +195,11 @@ cJSON *fe_json_parse(FeJson *j, Arena *a, const char *file, const char *text, si
     const char *nul = memchr(text, 0, len);
     if (nul) {
         diag_error(d, fe_loc_at(&j->cur, (size_t)(nul - text)), "NUL byte in input");
+        return NULL;
+    }
+    size_t ctl = fe_json_stray_control(text, len);
+    if (ctl < len) {
+        fe_json_control_error(d, &j->cur, text, ctl);
         return NULL;
     }
     /* cJSON needs the terminating NUL right after the text */

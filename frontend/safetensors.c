@@ -458,14 +458,11 @@ static bool parse_header(Loader *L, const unsigned char *hdr, uint64_t n, SafeTe
     return ok;
 }
 
-bool fe_safetensors_load(Arena *a, const char *path, SafeTensors *st, Diag *d)
+bool fe_safetensors_parse(Arena *a, const char *path, const unsigned char *buf, size_t len,
+                          SafeTensors *st, Diag *d)
 {
     memset(st, 0, sizeof *st);
     st->path = arena_strdup(a, path);
-    size_t len;
-    unsigned char *buf = read_all(path, &len, d);
-    if (!buf)
-        return false;
     Loader L = {a, st->path, d, 0, false};
     bool ok = false;
     if (len < 8) {
@@ -492,11 +489,24 @@ bool fe_safetensors_load(Arena *a, const char *path, SafeTensors *st, Diag *d)
         memcpy(st->data, buf + 8 + n, (size_t)st->data_len);
     ok = true;
 out:
-    free(buf);
     if (!ok) {
         st->t = NULL;
         st->nt = 0;
     }
+    return ok;
+}
+
+bool fe_safetensors_load(Arena *a, const char *path, SafeTensors *st, Diag *d)
+{
+    memset(st, 0, sizeof *st);
+    size_t len;
+    unsigned char *buf = read_all(path, &len, d);
+    if (!buf) {
+        st->path = arena_strdup(a, path);
+        return false;
+    }
+    bool ok = fe_safetensors_parse(a, path, buf, len, st, d);
+    free(buf);
     return ok;
 }
 

@@ -192,14 +192,27 @@ void ir_graph_compact(Graph *g)
     g->nval = nv;
 }
 
+/* A param that nothing reads still stands for a checkpoint tensor: the
+ * frontend keeps the tensors of modules the forward pass skips (Auto-DeepLab
+ * pre_preprocess), whose role only their state_dict name still tells. */
+static bool named_stat(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    return (n >= 13 && strcmp(name + n - 13, ".running_mean") == 0) ||
+           (n >= 12 && strcmp(name + n - 12, ".running_var") == 0);
+}
+
 bool *ir_fill_stats(const Graph *g)
 {
     bool *is_stat = arena_calloc(g->arena, g->nval, sizeof *is_stat);
+    uint32_t *uses = ir_fill_uses(g);
     for (NodeId n = 1; n < g->nnode; n++) {
         const Node *node = &g->nodes[n];
         if (op_info[node->op].flags & OPF_STATS)
             for (uint32_t i = 1; i < node->nin && i <= 2; i++)
                 is_stat[node->in[i]] = true;
+        if (node->op == OP_PARAM && !uses[node->out] && named_stat(g->vals[node->out].name))
+            is_stat[node->out] = true;
     }
     return is_stat;
 }

@@ -1,6 +1,15 @@
-/* passes.h — IR analyses and rewrites. Rewrites are
- * `int pass_x(Graph *, Diag *)` (rewrites made, or -1 after a diagnostic),
- * registered by name in passes.def (arrives with the optimizer issue).
+/* passes.h — IR analyses and rewrites (lib nasc_passes, depends on ir/).
+ *
+ * A pass is `int pass_x(Graph *, Diag *)`: it rewrites the graph in place
+ * and returns the number of rewrites made, or -1 after reporting to the
+ * Diag. Passes are registered by name in passes.def; pipeline.c holds the
+ * default -O0/-O1/-O2 pipelines and the driver that runs any list of names
+ * with printing, statistics and verification (docs/passes.md).
+ *
+ * What every rewriting pass guarantees on return: node order is
+ * topological, no OP_NONE node is left, every param that was in the graph
+ * is still there (an unused param stands for a checkpoint tensor), and the
+ * graph's inputs and outputs keep their shapes.
  */
 #ifndef NASC_PASSES_PASSES_H
 #define NASC_PASSES_PASSES_H
@@ -13,5 +22,65 @@
  * (-1 for params, inputs and graph outputs, which live outside the
  * workspace). Returns the workspace size in bytes. */
 int64_t plan_memory(const Graph *g, int64_t *offset);
+
+/* ---- the passes (contracts in docs/passes.md) ---- */
+
+/* dce.c: removes every non-param node whose result no node and no graph
+ * output reads (transitively). Returns the number of nodes removed. */
+int pass_dce(Graph *g, Diag *d);
+/* drop_zero.c: add(zero(x), y) and add(y, zero(x)) -> y;
+ * zero(zero(x, s1), s2) -> zero(x, s1*s2). The zeros left unread are
+ * removed with the other dead nodes. A zero read by a concat stays (it is a
+ * block of zero channels). Returns rewrites made. */
+int pass_drop_zero(Graph *g, Diag *d);
+/* fold_bn.c: batchnorm(conv2d(x, w[, b])) -> conv2d(x, w', b') when the
+ * conv's result is read only by the batchnorm; the same for a batchnorm of
+ * concat(conv, conv, ...) (FactorizedReduce), slice by slice. w', b' are new
+ * params named "<w name>+bn" / "<w name>+bn.bias" (derived data, not
+ * checkpoint tensors); the old params stay in the graph, unread. Needs bound
+ * data on every param it folds: returns -1 with a diagnostic otherwise.
+ * Returns the number of batchnorms folded. */
+int pass_fold_bn(Graph *g, Diag *d);
+/* plan_memory_pass.c: analysis only. Records the statistic
+ * "workspace-bytes" (plan_memory()) and returns 0. */
+int pass_plan_memory(Graph *g, Diag *d);
+
+/* ---- pipeline.c: registry, default pipelines, driver ---- */
+
+typedef int (*PassFn)(Graph *g, Diag *d);
+typedef struct PassInfo {
+    const char *name;    /* "fold-bn" */
+    PassFn fn;
+    const char *summary;
+} PassInfo;
+
+/* The registry (passes.def order); *n gets the count. */
+const PassInfo *pass_registry(int *n);
+/* The pass called `name`, or NULL. */
+const PassInfo *pass_lookup(const char *name);
+/* Default pipeline for optimisation level 0..2 (-O0 is empty); *n gets its
+ * length. Levels above 2 give the -O2 pipeline. */
+const char *const *pass_pipeline_for_level(int level, int *n);
+
+typedef struct PassOptions {
+    const char *print_after; /* print the IR after every run of this pass (or NULL) */
+    bool print_after_all;    /* print the IR after every pass */
+    FILE *print_to;          /* where printing goes (NULL: stderr) */
+    bool verify_each;        /* ir_verify after every pass; always on without NDEBUG */
+    FILE *stats_to;          /* non-NULL: a rewrites-per-pass table is written there */
+} PassOptions;
+
+/* Runs the passes names[0..n) in order on g. Unknown names are reported
+ * (all of them) before anything runs. Stops at the first pass that returns
+ * -1 or after which ir_verify fails (the message names the pass). `opt` may
+ * be NULL (no printing, no statistics). Returns the total number of
+ * rewrites, or -1 after reporting to d. */
+int pass_run_pipeline(Graph *g, const char *const *names, int n, const PassOptions *opt,
+                      Diag *d);
+
+/* Records a named number of the running pass besides its rewrite count
+ * (MLIR pass statistics), shown by --stats. Outside pass_run_pipeline it
+ * does nothing. At most 4 per pass run are kept. */
+void pass_stat(const char *what, int64_t value);
 
 #endif

@@ -92,6 +92,7 @@ int cmd_compile(int argc, char **argv, Arena *a, Diag *d);
 int cmd_run(int argc, char **argv, Arena *a, Diag *d);
 int cmd_inspect(int argc, char **argv, Arena *a, Diag *d);
 int cmd_convert(int argc, char **argv, Arena *a, Diag *d);
+int cmd_bench(int argc, char **argv, Arena *a, Diag *d); /* cli_bench.c */
 
 /* Prints diagnostics and returns 1 if d holds errors (else 0). */
 int cli_report(Diag *d);

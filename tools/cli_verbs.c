@@ -203,6 +203,36 @@ static const char *block_of(Arena *a, const char *key)
     return end ? arena_strndup(a, key, (size_t)(end - key)) : key;
 }
 
+/* The output stride of a map of `out` rows from `in` input rows: the power
+ * of two p with ceil(in / p) == out (33 -> 17 is stride 2), else the ratio. */
+static int64_t nominal_stride(int64_t in, int64_t out)
+{
+    for (int64_t p = 1; p <= in; p *= 2)
+        if ((in + p - 1) / p == out)
+            return p;
+    return out ? in / out : 0;
+}
+
+/* For networks whose blocks are "encoder.cells.N": the path through the
+ * resolutions, one column per cell, one row per output stride. */
+static void print_path(const Graph *g, const Block *blocks, int nb, int64_t in_h)
+{
+    int64_t stride[ADL_MAX_LAYERS];
+    int ncell = 0;
+    for (int i = 0; i < nb && ncell < ADL_MAX_LAYERS; i++)
+        if (strncmp(blocks[i].name, "encoder.cells.", 14) == 0 && blocks[i].out)
+            stride[ncell++] = nominal_stride(in_h, g->vals[blocks[i].out].shape.d[2]);
+    if (ncell == 0)
+        return;
+    printf("\n  path (one column per cell)\n");
+    for (int64_t row = 4; row <= 32; row *= 2) {
+        printf("  stride %2lld  ", (long long)row);
+        for (int c = 0; c < ncell; c++)
+            printf("%s", stride[c] == row ? " o " : " . ");
+        printf("\n");
+    }
+}
+
 static Block *find_block(Block *b, int *n, const char *name)
 {
     for (int i = 0; i < *n; i++)
@@ -242,10 +272,11 @@ static void print_block_table(const Graph *g, Arena *a)
         if (s)
             shape_str(s, shape, sizeof shape);
         if (s && s->rank == 4)
-            snprintf(stride, sizeof stride, "%.3g", (double)in_h / (double)s->d[2]);
+            snprintf(stride, sizeof stride, "%lld", (long long)nominal_stride(in_h, s->d[2]));
         printf("  %-18s %-20s %6s %12lld %14lld\n", blocks[i].name, shape, stride,
                (long long)blocks[i].params, (long long)blocks[i].macs);
     }
+    print_path(g, blocks, nb, in_h);
 }
 
 int cmd_inspect(int argc, char **argv, Arena *a, Diag *d)
@@ -261,7 +292,7 @@ int cmd_inspect(int argc, char **argv, Arena *a, Diag *d)
     int64_t macs = 0;
     for (NodeId n = 1; n < g->nnode; n++)
         macs += ir_node_macs(g, &g->nodes[n]);
-    printf("network     %s: %s\n", g->name, net.summary);
+    printf("network     %s (graph @%s)\n", net.summary, g->name);
     int64_t buffers, params = ir_graph_param_count(g, &buffers);
     printf("parameters  %lld (+ %lld BatchNorm running statistics)\n", (long long)params,
            (long long)buffers);

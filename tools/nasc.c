@@ -22,6 +22,10 @@ static const char usage_text[] =
     "        parameters, multiply-adds, per-block table, workspace bytes\n"
     "  convert ARCH [net options] [--to json|literal] [-o OUT]\n"
     "        rewrite an architecture in the canonical JSON (default) or the DARTS literal\n"
+    "  bench ARCH... | --from FILE [net options] [--runs N] [--warmup N]\n"
+    "        [--format table|csv|json] [--check] [--profile]\n"
+    "        JIT-compile every genotype of the files (or found in FILE, e.g. a search\n"
+    "        log) in this process and rank them by measured latency\n"
     "\n"
     "ARCH is a file of DARTS `NAME = Genotype(...)` lines, a canonical JSON genotype\n"
     "(DARTS or Auto-DeepLab), or a TF hnasnet description; Auto-DeepLab search output\n"
@@ -189,6 +193,7 @@ int main(int argc, char **argv)
         {"run", cmd_run},
         {"inspect", cmd_inspect},
         {"convert", cmd_convert},
+        {"bench", cmd_bench},
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -238,7 +238,8 @@ def make_torch(name, case, wd):
     dt.export_state(model, os.path.join(wd, "weights.safetensors"))
     x.numpy().astype("<f4").tofile(os.path.join(wd, "in.bin"))
     fp32_err = float((y.double() - y64).abs().max())
-    return model, y.numpy().ravel().astype(np.float64), y_alt.numpy().ravel(), fp32_err, shift
+    return (model, y.numpy().ravel().astype(np.float64), y_alt.numpy().ravel(),
+            y64.numpy().ravel(), fp32_err, shift)
 
 
 def emitted(nasc, arch_args, wd, ccs, rep, n):
@@ -279,7 +280,7 @@ def run_case(a, name, case):
           % (name, arch["path"], arch["F"], arch["classes"], arch["input"][0],
              arch["input"][1], arch["aspp_rates"], arch["decoder"], case.get("form", "json")))
     print("  cell %s" % " ".join("%d:%s" % (e, op) for e, op in arch["cell"]))
-    model, y, y_alt, fp32_err, shift = make_torch(name, case, wd)
+    model, y, y_alt, y64, fp32_err, shift = make_torch(name, case, wd)
     tol = RTOL * max(1.0, float(np.max(np.abs(y))))
     sens = float(np.max(np.abs(y - y_alt)))
     nparam = at.count_parameters(model)
@@ -315,6 +316,8 @@ def run_case(a, name, case):
     vs_torch = shift is None
     if yi is not None:
         rep.compare("interp vs torch", yi, y, vs_torch)
+        # The same rule against torch in float64: nasc's own rounding.
+        rep.compare("interp vs torch(f64)", yi, y64, vs_torch)
     for tag, ye in ys.items():
         rep.compare("emitc[%s] vs torch" % tag, ye, y, vs_torch)
         if yi is not None:
@@ -354,6 +357,24 @@ def param_counts(a):
     return 1 if bad else 0
 
 
+def abn_rejected(a):
+    """An InPlaceABN network ("bn": "abn") is refused with a reason, and no
+    output is left behind: nasc lowers only the plain BN+ReLU network."""
+    os.makedirs(a.workdir, exist_ok=True)
+    arch = dict(named_cases()["no_decoder"]["arch"], bn="abn")
+    p, out = os.path.join(a.workdir, "abn.json"), os.path.join(a.workdir, "abn.c")
+    with open(p, "w") as f:
+        json.dump(arch, f)
+    for f in (out, out[:-1] + "h"):
+        if os.path.exists(f):
+            os.remove(f)
+    ok, _, log = run([a.nasc, "compile", p, "-o", out])
+    print("nasc compile (bn abn):\n  " + log.strip())
+    bad = ok or "InPlaceABN" not in log or os.path.exists(out)
+    print("FAILED" if bad else "PASS")
+    return 1 if bad else 0
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--nasc")
@@ -363,6 +384,7 @@ def main(argv):
     p.add_argument("--list", action="store_true", help="print the case names")
     p.add_argument("--coverage", action="store_true", help="check the random cases' mix")
     p.add_argument("--counts", action="store_true", help="the adl_param_counts test")
+    p.add_argument("--abn", action="store_true", help="the adl_abn_rejected test")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     a.cc = a.cc or ["cc"]
@@ -376,6 +398,8 @@ def main(argv):
         p.error("--nasc and --workdir are required")
     if a.counts:
         return param_counts(a)
+    if a.abn:
+        return abn_rejected(a)
     cases = all_cases()
     if a.case not in cases:
         p.error("unknown case %r (see --list)" % a.case)

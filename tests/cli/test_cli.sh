@@ -150,5 +150,68 @@ else
   fail=$((fail + 1)); echo "FAIL deterministic-output"
 fi
 
+# ---- Auto-DeepLab through the CLI ----
+ADL="$T/in/adl.json"
+cat >"$ADL" <<'JSON'
+{
+  "format": "nasc-genotype", "version": 1, "space": "autodeeplab", "name": "tiny",
+  "path": [0, 1, 1, 2],
+  "cell": [[0, "sep_conv_3x3"], [1, "skip_connect"], [2, "dil_conv_3x3"], [4, "max_pool_3x3"],
+           [5, "atrous_3x3"], [8, "avg_pool_3x3"], [11, "sep_conv_5x5"], [13, "none"],
+           [14, "dil_conv_5x5"], [19, "atrous_5x5"]],
+  "F": 4, "B": 5, "classes": 5, "input": [33, 41],
+  "aspp_rates": [6, 12, 18], "decoder": true, "bn": "bn"
+}
+JSON
+sed 's/"path": \[0, 1, 1, 2\]/"path": [0, 2, 1, 2]/' "$ADL" >"$T/in/adl_step.json"
+expect_fail adl-path-step 1 "adl_step.json:3:15: error: .*level 0 to level 2" -- \
+  compile "$T/in/adl_step.json" -o "$OUT/net.c"
+sed 's/"atrous_5x5"\]\]/"atrous_9x9"]]/' "$ADL" >"$T/in/adl_op.json"
+expect_fail adl-unknown-op 1 "adl_op.json:[0-9]+:[0-9]+: error: .*atrous_9x9" -- \
+  compile "$T/in/adl_op.json" -o "$OUT/net.c"
+expect_fail argmax-on-classifier 1 "--output argmax needs a segmentation network" -- \
+  compile "$G" "${SMALL[@]}" --output argmax -o "$OUT/net.c"
+expect_fail mask-on-classifier 1 "mask.png: error: -o writes a segmentation mask" -- \
+  run "$G" "${SMALL[@]}" -o "$OUT/mask.png"
+
+# labels: emitted C (uint8_t output) == interpreter, and == argmax of the logits
+CC=${CC:-cc}
+if "$NASC" compile "$ADL" --output argmax --name net -o "$T/d1/net.c" &&
+  "$CC" -std=c99 -Wall -Wextra -Werror -pedantic -O2 -I"$T/d1" \
+    "$SRC/tests/cli/labels_harness.c" "$T/d1/net.c" -o "$T/d1/labels" &&
+  "$PY" -c "import struct,sys; sys.stdout.buffer.write(struct.pack('<%df' % (3*33*41), *[((i * 7919) % 200) / 100.0 - 1 for i in range(3*33*41)]))" >"$T/in/x.bin" &&
+  "$T/d1/labels" "$T/in/x.bin" "$T/d1/c_labels.bin" &&
+  "$NASC" run "$ADL" --output argmax --in "$T/in/x.bin" --out "$T/d1/i_labels.bin" --top 0 &&
+  "$NASC" run "$ADL" --in "$T/in/x.bin" --out "$T/d1/logits.bin" --top 0 &&
+  cmp -s "$T/d1/c_labels.bin" "$T/d1/i_labels.bin" &&
+  "$PY" - "$T/d1/logits.bin" "$T/d1/i_labels.bin" <<'PY'
+import struct, sys
+k, h, w = 5, 33, 41
+y = struct.unpack('<%df' % (k * h * w), open(sys.argv[1], 'rb').read())
+lab = open(sys.argv[2], 'rb').read()
+want = bytes(max(range(k), key=lambda c: (y[c * h * w + i], -c)) for i in range(h * w))
+sys.exit(0 if lab == want and len(set(lab)) > 1 else 1)
+PY
+then
+  pass=$((pass + 1)); echo "ok   argmax-labels-c-equals-interpreter"
+else
+  fail=$((fail + 1)); echo "FAIL argmax-labels-c-equals-interpreter"
+fi
+
+# an image in, a VOC-palette PNG mask out, at the image's own size (32x32)
+rm -rf "$OUT" && mkdir -p "$OUT"
+if "$NASC" run "$ADL" --image "$SRC/examples/demo/airplane.ppm" -o "$OUT/mask.png" --top 0 &&
+  "$PY" - "$OUT/mask.png" <<'PY'
+import struct, sys
+b = open(sys.argv[1], 'rb').read()
+ok = b[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', b[16:24]) == (32, 32)
+sys.exit(0 if ok else 1)
+PY
+then
+  pass=$((pass + 1)); echo "ok   image-to-mask-png"
+else
+  fail=$((fail + 1)); echo "FAIL image-to-mask-png"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,9 @@
+# Auto-DeepLab's published cell and path, as the official TensorFlow release
+# (research/deeplab, hnasnet) describes them. TF numbers hidden states from
+# the previous cell (0) backwards; nasc converts on reading.
+backbone = [0, 0, 0, 1, 2, 1, 2, 2, 3, 3, 2, 1]
+operations = ['atrous_5x5', 'separable_3x3_2', 'separable_3x3_2', 'atrous_3x3',
+              'separable_3x3_2', 'separable_3x3_2', 'separable_5x5_2',
+              'separable_5x5_2', 'separable_5x5_2', 'atrous_5x5']
+used_hiddenstates = [1, 1, 0, 0, 0, 0, 0]
+hiddenstate_indices = [1, 0, 1, 0, 3, 1, 4, 2, 3, 5]
