@@ -1,11 +1,10 @@
-/* json_loc.c — cJSON with line:col for the Auto-DeepLab JSON readers.
+/* json_loc.c — cJSON with line:col for every JSON reader of the frontend.
  *
  * cJSON parses; it keeps no positions, so after it has accepted the text a
  * reader re-scans the (now known to be valid) text in lockstep with the
  * tree: object members and array elements appear in the text in the same
  * order as in the tree, so one forward walk gives every key and value its
- * byte offset, and each error its line:col. Same conventions as
- * genotype_json.c (which keeps its own private copy of these helpers).
+ * byte offset, and each error its line:col.
  */
 #include "frontend/genotype_internal.h"
 
