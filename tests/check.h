@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int failures;
 
@@ -29,6 +30,28 @@ static int failures;
             failures++;                                                            \
         }                                                                          \
     } while (0)
+
+/* Compares two strings exactly, printing both when they differ. */
+#define CHECK_STR(got, want) check_str(__FILE__, __LINE__, (got), (want))
+static inline void check_str(const char *file, int line, const char *got, const char *want)
+{
+    if (got && want && strcmp(got, want) == 0)
+        return;
+    fprintf(stderr, "%s:%d: strings differ\n--- got:\n%s\n--- want:\n%s\n", file, line,
+            got ? got : "(null)", want ? want : "(null)");
+    failures++;
+}
+
+#ifdef NASC_IR_IR_H
+/* All messages of d, each followed by '\n' (arena memory). */
+static inline char *check_diag_text(Arena *a, const Diag *d)
+{
+    char *s = arena_strdup(a, "");
+    for (int i = 0; i < d->nmsg; i++)
+        s = arena_printf(a, "%s%s\n", s, d->msg[i]);
+    return s;
+}
+#endif
 
 /* Whole file, NUL-terminated, malloc'd (caller frees); NULL if unreadable. */
 static inline char *check_slurp(const char *path, size_t *len)

@@ -20,25 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHECK_STR(a, b) check_str(__LINE__, (a), (b))
-
-static void check_str(int line, const char *got, const char *want)
-{
-    if (got && want && strcmp(got, want) == 0)
-        return;
-    fprintf(stderr, "%s:%d: strings differ\n--- got:\n%s\n--- want:\n%s\n", __FILE__, line,
-            got ? got : "(null)", want ? want : "(null)");
-    failures++;
-}
-
-static char *diag_text(Arena *a, const Diag *d)
-{
-    char *s = arena_strdup(a, "");
-    for (int i = 0; i < d->nmsg; i++)
-        s = arena_printf(a, "%s%s\n", s, d->msg[i]);
-    return s;
-}
-
 static char *read_or_null(Arena *a, const char *path, size_t *len)
 {
     Diag d;
@@ -209,7 +190,7 @@ static void check_read(Arena *a, const char *name, bool is_path)
     diag_init(&d);
     char *file = src_path(a, name);
     bool ok = is_path ? fe_adl_read_path(a, file, &x, &d) : fe_adl_read_cell(a, file, &x, &d);
-    CHECKF(ok && d.nerr == 0 && d.nwarn == 0, "%s: %s", name, diag_text(a, &d));
+    CHECKF(ok && d.nerr == 0 && d.nwarn == 0, "%s: %s", name, check_diag_text(a, &d));
     if (is_path)
         CHECKF(path_is(&x, pt_path, 12), "%s", name);
     else
@@ -301,7 +282,7 @@ static void test_tf(Arena *a)
         Diag d;
         diag_init(&d);
         bool ok = fe_adl_parse_tf(a, file, text, len, &x, &d);
-        CHECKF(ok && d.nerr == 0 && d.nwarn == 0, "%s: %s", files[f], diag_text(a, &d));
+        CHECKF(ok && d.nerr == 0 && d.nwarn == 0, "%s: %s", files[f], check_diag_text(a, &d));
         CHECK(fe_adl_check(&x, &d));
         check_tf_arch(a, &x, text, f == 0);
         diag_free(&d);
@@ -337,7 +318,7 @@ static void check_round_trip(Arena *a, const AdlArch *x, const char *golden)
     Diag d;
     diag_init(&d);
     bool ok = fe_adl_parse_json(a, "rt.json", json, strlen(json), &y, &d);
-    CHECKF(ok && d.nerr == 0 && d.nwarn == 0, "%s", diag_text(a, &d));
+    CHECKF(ok && d.nerr == 0 && d.nwarn == 0, "%s", check_diag_text(a, &d));
     CHECK(fe_sniff_arch(json, strlen(json)) == FE_ARCH_ADL_JSON);
     CHECK_STR(fe_adl_to_json(a, &y), json);
     CHECK((x->name == NULL) == (y.name == NULL));
@@ -395,7 +376,7 @@ static void test_json(Arena *a)
     fe_adl_defaults(&y);
     diag_init(&d);
     CHECK(!fe_adl_parse_json(a, "q.json", json, strlen(json), &y, &d));
-    CHECK_STR(diag_text(a, &d), "q.json:5:11: error: \"name\" must be an identifier, found "
+    CHECK_STR(check_diag_text(a, &d), "q.json:5:11: error: \"name\" must be an identifier, found "
                                 "\"a\"b\"\n");
     diag_free(&d);
     /* an unknown key is a warning only */
@@ -405,7 +386,7 @@ static void test_json(Arena *a)
                        " \"bn\": \"bn\", \"extra\": {}}";
     diag_init(&d);
     CHECK(fe_adl_parse_json(a, "w.json", warn, strlen(warn), &y, &d));
-    CHECK_STR(diag_text(a, &d), "w.json:1:201: warning: unknown key \"extra\" ignored\n");
+    CHECK_STR(check_diag_text(a, &d), "w.json:1:201: warning: unknown key \"extra\" ignored\n");
     CHECK(d.nerr == 0 && y.nrows == 1 && y.nlayers == 1 && !y.decoder && y.in_h == 8);
     diag_free(&d);
 }
@@ -476,7 +457,7 @@ static void test_npy_matrix(Arena *a)
                 Diag d;
                 diag_init(&d);
                 bool ok = read_npy_bytes(a, file, &o, &x, &d);
-                CHECKF(ok, "%s v%d: %s", dict, major, diag_text(a, &d));
+                CHECKF(ok, "%s v%d: %s", dict, major, check_diag_text(a, &d));
                 CHECK(!ok || (x.rank == 2 && x.shape[0] == 2 && x.shape[1] == 3 &&
                               x.numel == 6));
                 for (int i = 0; ok && i < 6; i++)
@@ -504,7 +485,7 @@ static void test_npy_matrix(Arena *a)
         diag_init(&d);
         bool ok = read_npy_bytes(a, file, &o, &x, &d);
         CHECKF(ok && x.rank == 1 && x.numel == 3 && x.data[2] == 8, "%s: %s", dicts[i],
-               diag_text(a, &d));
+               check_diag_text(a, &d));
         diag_free(&d);
     }
     /* rank 0 and empty arrays */
@@ -534,7 +515,7 @@ static void npy_expect(Arena *a, const char *dict, int major, size_t data_bytes,
     Diag d;
     diag_init(&d);
     CHECKF(!read_npy_bytes(a, file, &o, &x, &d), "%s", dict);
-    CHECK_STR(diag_text(a, &d), arena_printf(a, "%s: error: %s\n", file, want));
+    CHECK_STR(check_diag_text(a, &d), arena_printf(a, "%s: error: %s\n", file, want));
     diag_free(&d);
 }
 
@@ -610,7 +591,7 @@ static void test_npy_errors(Arena *a)
         Diag d;
         diag_init(&d);
         CHECK(!read_npy_bytes(a, file, &m, &x, &d));
-        CHECK_STR(diag_text(a, &d), arena_printf(a, "%s: error: %s\n", file, cases[i].want));
+        CHECK_STR(check_diag_text(a, &d), arena_printf(a, "%s: error: %s\n", file, cases[i].want));
         diag_free(&d);
     }
     /* u8 above INT64_MAX */
@@ -621,7 +602,7 @@ static void test_npy_errors(Arena *a)
     Diag d;
     diag_init(&d);
     CHECK(!read_npy_bytes(a, file, &o, &x, &d));
-    CHECK_STR(diag_text(a, &d), arena_printf(a, "%s: error: element 1 (18446744073709551615) is "
+    CHECK_STR(check_diag_text(a, &d), arena_printf(a, "%s: error: element 1 (18446744073709551615) is "
                                              "too large\n", file));
     diag_free(&d);
     diag_init(&d);
@@ -822,7 +803,7 @@ static int run_error_goldens(const char *dir)
         Diag d;
         diag_init(&d);
         bool ok = load_case(&a, names[i], &d);
-        char *got = diag_text(&a, &d);
+        char *got = check_diag_text(&a, &d);
         if (ok || !golden || strcmp(got, golden) != 0) {
             fprintf(stderr, "FAIL %s/%s%s\n--- got:\n%s--- want (%s.err):\n%s", dir, names[i],
                     ok ? " (loaded without error)" : "", got, stem,

@@ -17,28 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
-
-#define CHECK_STR(a, b) check_str(__LINE__, (a), (b))
-
-static void check_str(int line, const char *got, const char *want)
-{
-    if (got && want && strcmp(got, want) == 0)
-        return;
-    fprintf(stderr, "%s:%d: strings differ\n--- got:\n%s\n--- want:\n%s\n", __FILE__, line,
-            got ? got : "(null)", want ? want : "(null)");
-    failures++;
-}
-
-/* All messages of d, each followed by '\n'. */
-static char *diag_text(Arena *a, const Diag *d)
-{
-    char *s = arena_strdup(a, "");
-    for (int i = 0; i < d->nmsg; i++)
-        s = arena_printf(a, "%s%s\n", s, d->msg[i]);
-    return s;
-}
-
 static char *read_or_null(Arena *a, const char *path, size_t *len)
 {
     Diag d;
@@ -184,7 +162,7 @@ static void test_darts_txt(Arena *a, const char *path)
     CHECK(geno_equal(&g, &gs[4]));
     CHECK(!fe_parse_darts_text(a, "darts.txt", text, len, NULL, &g, &d));
     CHECK(!fe_parse_darts_text(a, "darts.txt", text, len, "DARTS_V3", &g, &d));
-    CHECK_STR(diag_text(a, &d),
+    CHECK_STR(check_diag_text(a, &d),
               "darts.txt: error: 5 genotypes in file; choose one with --genotype: NASNet, "
               "AmoebaNet, DARTS_V1, DARTS_V2, DARTS\n"
               "darts.txt: error: no genotype named 'DARTS_V3'; available: NASNet, AmoebaNet, "
@@ -265,7 +243,7 @@ static void test_json_and_load(Arena *a)
     CHECK(gj.reduce.concat_loc[1].line == 22 && gj.reduce.concat_loc[1].col == 19);
     CHECK(d.nmsg == 0);
     CHECK(!fe_read_file(a, "no/such/file.txt", &len, &d));
-    CHECK_STR(diag_text(a, &d),
+    CHECK_STR(check_diag_text(a, &d),
               "no/such/file.txt: error: cannot open: No such file or directory\n");
     diag_free(&d);
 }
@@ -408,7 +386,7 @@ static int run_error_goldens(const char *dir)
         diag_init(&d);
         Genotype g;
         bool ok = fe_load_genotype(&a, names[i], want, &g, &d);
-        char *got = diag_text(&a, &d);
+        char *got = check_diag_text(&a, &d);
         if (ok || !golden || strcmp(got, golden) != 0) {
             fprintf(stderr, "FAIL %s/%s%s\n--- got:\n%s--- want (%s.err):\n%s", dir, names[i],
                     ok ? " (loaded without error)" : "", got, stem,
