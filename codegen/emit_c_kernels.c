@@ -169,6 +169,15 @@ static const char k_relu[] =
     "}\n"
     ;
 
+/* torch's CPU formula; no libm. */
+static const char k_leaky_relu[] =
+    "static void nasc_rt_leaky_relu(const float *x, float slope, float *y, int count)\n"
+    "{\n"
+    "    for (int i = 0; i < count; i++)\n"
+    "        y[i] = x[i] > 0.0f ? x[i] : x[i] * slope;\n"
+    "}\n"
+    ;
+
 static const char k_add[] =
     "static void nasc_rt_add(const float *a, const float *b, float *y, int count)\n"
     "{\n"
@@ -346,6 +355,7 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_DWCONV2D] = {k_dwconv2d, {CK_CONV_PLANE, -1}, false},
     [CK_BATCHNORM] = {k_batchnorm, {-1, -1}, false},
     [CK_RELU] = {k_relu, {-1, -1}, false},
+    [CK_LEAKY_RELU] = {k_leaky_relu, {-1, -1}, false},
     [CK_ADD] = {k_add, {-1, -1}, false},
     [CK_MAXPOOL2D] = {k_maxpool2d, {CK_POOL_P, -1}, false},
     [CK_AVGPOOL2D] = {k_avgpool2d, {CK_POOL_P, -1}, false},

@@ -192,6 +192,17 @@ static bool emitc_relu(CgCtx *c, const Node *n)
     return true;
 }
 
+/* The slope as an exact float literal (the shape rule keeps it finite). */
+static bool emitc_leaky_relu(CgCtx *c, const Node *n)
+{
+    char slope[48];
+    cg_format_float(slope, sizeof slope, n->attrs.leaky.slope);
+    cg_use_kernel(c, CK_LEAKY_RELU);
+    cg_buf_printf(&c->body, "    nasc_rt_leaky_relu(%s, %s, %s, %lld);\n", cg_val(c, n->in[0]),
+                  slope, cg_val(c, n->out), numel(c, n->out));
+    return true;
+}
+
 static bool emitc_add(CgCtx *c, const Node *n)
 {
     const char *as = cg_val(c, n->in[0]), *bs = cg_val(c, n->in[1]);

@@ -37,6 +37,7 @@ typedef enum CgKernel {
     CK_DWCONV2D,     /* depthwise: groups == c == oc */
     CK_BATCHNORM,
     CK_RELU,
+    CK_LEAKY_RELU,
     CK_ADD,
     CK_MAXPOOL2D,
     CK_AVGPOOL2D,

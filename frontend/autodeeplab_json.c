@@ -151,6 +151,10 @@ static bool read_header(FeJson *j, FeJsonField *f, AdlArch *out)
 {
     bool ok = true;
     int version = 0;
+    /* a non-integer "version" is reported by fe_json_int without clearing
+     * ok: counting errors catches it (as in genotype_json.c, found there
+     * by fuzzing) */
+    int before = j->d->nerr;
     if (f[F_FORMAT].v)
         ok &= read_string_is(j, &f[F_FORMAT], "nasc-genotype", "");
     if (f[F_VERSION].v &&
@@ -177,7 +181,7 @@ static bool read_header(FeJson *j, FeJsonField *f, AdlArch *out)
             out->name = arena_strdup(j->a, v->valuestring);
         }
     }
-    return ok;
+    return ok && j->d->nerr == before;
 }
 
 /* `"key": [a, b, ...]` of exactly n ints. */

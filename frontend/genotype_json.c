@@ -18,7 +18,8 @@ static bool read_edge(FeJson *r, const cJSON *e, size_t off, int i, const char *
 {
     char buf[32], what[64];
     if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2) {
-        diag_error(r->d, fe_json_loc(r, off), "edge %d of cell '%s' must be [\"op\", input], found %s",
+        diag_error(r->d, fe_json_loc(r, off),
+                   "edge %d of cell '%s' must be [\"op\", input], found %s",
                    i, cell, fe_json_type(e, buf, sizeof buf));
         return false;
     }
@@ -101,6 +102,10 @@ static bool read_header(FeJson *r, FeJsonField *f, Genotype *g)
 {
     char show[FE_SHOW_MAX];
     bool ok = true;
+    /* a wrongly typed "format", "version" or "space" is reported inside
+     * the conditions below without clearing ok: counting errors catches
+     * those too (found by fuzzing: "version": "x" read as success) */
+    int before = r->d->nerr;
     const cJSON *v;
     if ((v = f[F_FORMAT].v) && fe_json_expect(r, &f[F_FORMAT], cJSON_IsString(v), "a string") &&
         strcmp(v->valuestring, "nasc-genotype") != 0) {
@@ -118,7 +123,8 @@ static bool read_header(FeJson *r, FeJsonField *f, Genotype *g)
         if (!fe_json_expect(r, &f[F_NAME], cJSON_IsString(v), "a string or null"))
             ok = false;
         else if (!fe_is_identifier(v->valuestring)) {
-            diag_error(r->d, fe_json_loc(r, f[F_NAME].voff), "\"name\" must be an identifier, found "
+            diag_error(r->d, fe_json_loc(r, f[F_NAME].voff),
+                       "\"name\" must be an identifier, found "
                        "\"%s\"", fe_show(show, sizeof show, v->valuestring,
                                          strlen(v->valuestring)));
             ok = false;
@@ -133,7 +139,7 @@ static bool read_header(FeJson *r, FeJsonField *f, Genotype *g)
                    fe_show(show, sizeof show, v->valuestring, strlen(v->valuestring)));
         ok = false;
     }
-    return ok && f[F_FORMAT].v && f[F_VERSION].v && f[F_SPACE].v;
+    return ok && r->d->nerr == before && f[F_FORMAT].v && f[F_VERSION].v && f[F_SPACE].v;
 }
 
 static bool read_root(FeJson *r, const cJSON *root, Genotype *g)
@@ -142,7 +148,8 @@ static bool read_root(FeJson *r, const cJSON *root, Genotype *g)
     size_t off = fe_json_root(r);
     g->loc = fe_json_loc(r, off);
     if (!cJSON_IsObject(root)) {
-        diag_error(r->d, g->loc, "expected a JSON object, found %s", fe_json_type(root, buf, sizeof buf));
+        diag_error(r->d, g->loc, "expected a JSON object, found %s",
+                   fe_json_type(root, buf, sizeof buf));
         return false;
     }
     FeJsonField f[NFIELD] = {

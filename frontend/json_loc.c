@@ -135,6 +135,25 @@ static size_t unterminated_string(const FeJson *j, size_t off)
     return open != FE_JS_END && open <= off ? open : FE_JS_END;
 }
 
+/* Brackets open before off (outside strings). */
+static size_t depth_at(const FeJson *j, size_t off)
+{
+    size_t depth = 0;
+    for (size_t i = 0; i < off;) {
+        char c = j->text[i];
+        if (c == '"') {
+            i = js_skip_string(j, i);
+            continue;
+        }
+        if (c == '[' || c == '{')
+            depth++;
+        else if ((c == ']' || c == '}') && depth > 0)
+            depth--;
+        i++;
+    }
+    return depth;
+}
+
 static void syntax_error(FeJson *j, const char *end)
 {
     size_t off = end && end >= j->text ? (size_t)(end - j->text) : 0;
@@ -146,6 +165,13 @@ static void syntax_error(FeJson *j, const char *end)
     }
     if (off >= j->len) {
         diag_error(j->d, fe_json_loc(j, j->len), "invalid JSON: unexpected end of file");
+        return;
+    }
+    /* cJSON stops at its nesting limit (so hostile input cannot exhaust
+     * the stack); say so rather than "unexpected '['" */
+    if ((j->text[off] == '[' || j->text[off] == '{') && depth_at(j, off) >= CJSON_NESTING_LIMIT) {
+        diag_error(j->d, fe_json_loc(j, off), "invalid JSON: nested deeper than %d levels",
+                   CJSON_NESTING_LIMIT);
         return;
     }
     char show[FE_SHOW_MAX];

@@ -9,12 +9,21 @@
  * op.1.weight"), every stage output a trace key ("encoder.stem0",
  * "encoder.cells.3", "aspp", "decoder", "output"). Nodes of a cell row are
  * located at that row, the rest of a cell at its path entry.
+ *
+ * With bn "abn" (use_ABN) the port swaps NaiveBN for InPlaceABNSync in the
+ * stems, ASPP, ReLUConvBN, DilConv and our atrous ops, but not in SepConv
+ * (OPS does not pass use_ABN on) nor in the decoder (built without a norm
+ * argument): docs/autodeeplab.md, "ABN variant".
  */
 #include "frontend/lower_internal.h"
 
 #include <ctype.h>
 
 enum { ADL_ASPP_DEPTH = 256, ADL_LOW_CHANNELS = 48, ADL_STEM_FM = 128 };
+
+/* aspp.py builds its norms as norm(depth, momentum) with momentum = 0.0003:
+ * NaiveBN(C, momentum) ignores it, but ABN's second parameter is eps. */
+#define ADL_ASPP_ABN_EPS 3e-4f
 
 /* Cell.scale_dimension: int((d - 1) * s + 1) for odd d, int(d * s) for
  * even d, with s = 0.5 (down) or 2 (up); exact in integers. */
@@ -49,12 +58,22 @@ static ValueId naive_bn(Lower *L, ValueId x, const char *prefix)
     return fe_lw_relu(L, fe_lw_batchnorm(L, x, arena_printf(L->g->arena, "%s.op.0", prefix)));
 }
 
-/* conv ("<prefix>.0", with bias) then NaiveBN ("<prefix>.1"). */
-static ValueId stem_stage(Lower *L, ValueId x, const char *prefix, int64_t oc, int stride)
+/* The BatchNorm2d of new_model.py and aspp.py: NaiveBN, or with use_ABN an
+ * ABN whose tensors sit at "<prefix>" itself (eps as the caller built it). */
+static ValueId norm(Lower *L, const AdlArch *arch, ValueId x, const char *prefix, float abn_eps)
+{
+    if (arch->bn == ADL_BN_ABN)
+        return fe_lw_abn(L, x, prefix, abn_eps);
+    return naive_bn(L, x, prefix);
+}
+
+/* conv ("<prefix>.0", with bias) then the norm ("<prefix>.1"). */
+static ValueId stem_stage(Lower *L, const AdlArch *arch, ValueId x, const char *prefix,
+                          int64_t oc, int stride)
 {
     Arena *ar = L->g->arena;
     ValueId h = fe_lw_conv_sq(L, x, arena_printf(ar, "%s.0", prefix), oc, 3, stride, 1, 1, true);
-    h = naive_bn(L, h, arena_printf(ar, "%s.1", prefix));
+    h = norm(L, arch, h, arena_printf(ar, "%s.1", prefix), FE_ABN_EPS);
     fe_lw_name(L, h, prefix);
     return h;
 }
@@ -65,15 +84,25 @@ static Loc cell_loc(const AdlArch *arch, int i)
 }
 
 /* The params of a ReLUConvBN(c, c, 1, 1, 0) that the forward pass skips:
- * the port builds the module anyway, so checkpoints hold its tensors. */
-static void unused_relu_conv_bn(Lower *L, const char *prefix, int64_t c)
+ * the port builds the module anyway, so checkpoints hold its tensors
+ * (conv op.1, BN op.2; with ABN conv op.0, ABN op.1). */
+static void unused_relu_conv_bn(Lower *L, const char *prefix, int64_t c, bool abn)
 {
     Arena *ar = L->g->arena;
     Shape s = shape_make(1, &c);
-    fe_lw_param(L, shape4(c, c, 1, 1), arena_printf(ar, "%s.op.1.weight", prefix));
+    fe_lw_param(L, shape4(c, c, 1, 1), arena_printf(ar, "%s.op.%d.weight", prefix, abn ? 0 : 1));
     static const char *const bn[4] = {"running_mean", "running_var", "weight", "bias"};
     for (int k = 0; k < 4; k++)
-        fe_lw_param(L, s, arena_printf(ar, "%s.op.2.%s", prefix, bn[k]));
+        fe_lw_param(L, s, arena_printf(ar, "%s.op.%d.%s", prefix, abn ? 1 : 2, bn[k]));
+}
+
+/* ReLUConvBN(C_in, c, 1, 1, 0, use_ABN) on x. */
+static ValueId preprocess(Lower *L, const AdlArch *arch, ValueId x, const char *prefix,
+                          int64_t c)
+{
+    if (arch->bn == ADL_BN_ABN)
+        return fe_lw_conv_abn(L, x, prefix, c);
+    return fe_lw_relu_conv_bn(L, x, prefix, c);
 }
 
 /* Node n's two rows applied to their edges' states and summed. */
@@ -88,8 +117,10 @@ static ValueId lower_node(Lower *L, const AdlArch *arch, int i, int n, const Val
         if (r->edge < first || r->edge >= first + n)
             continue;
         L->loc = r->loc;
-        ValueId h = fe_lw_edge(L, states[r->edge - first], fe_adl_op(r->op), 1,
-                               arena_printf(ar, "encoder.cells.%d._ops.%d", i, k));
+        ValueId x = states[r->edge - first];
+        const char *prefix = arena_printf(ar, "encoder.cells.%d._ops.%d", i, k);
+        ValueId h = arch->bn == ADL_BN_ABN ? fe_lw_edge_abn(L, x, fe_adl_op(r->op), prefix)
+                                           : fe_lw_edge(L, x, fe_adl_op(r->op), 1, prefix);
         ValueId in[2] = {sum, h};
         sum = found++ ? fe_lw_node(L, OP_ADD, in, 2, NULL) : h;
     }
@@ -115,11 +146,11 @@ static ValueId lower_cell(Lower *L, const AdlArch *arch, int i, ValueId pp, Valu
     ValueId states[2 + ADL_NODES];
     if (fe_lw_channels(L, pp) == c) {
         states[0] = pp;
-        unused_relu_conv_bn(L, pre, c);
+        unused_relu_conv_bn(L, pre, c, arch->bn == ADL_BN_ABN);
     } else {
-        states[0] = fe_lw_relu_conv_bn(L, pp, pre, c);
+        states[0] = preprocess(L, arch, pp, pre, c);
     }
-    states[1] = fe_lw_relu_conv_bn(L, p, arena_printf(ar, "encoder.cells.%d.preprocess", i), c);
+    states[1] = preprocess(L, arch, p, arena_printf(ar, "encoder.cells.%d.preprocess", i), c);
     for (int n = 2; n < 2 + ADL_NODES; n++)
         states[n] = lower_node(L, arch, i, n, states);
     L->loc = cell_loc(arch, i);
@@ -129,8 +160,8 @@ static ValueId lower_cell(Lower *L, const AdlArch *arch, int i, ValueId pp, Valu
     return out;
 }
 
-/* ASPP(C, 256): four conv branches and the image pool, each NaiveBN, then
- * conv2 + bn2 over the 1280-channel concatenation. */
+/* ASPP(C, 256, norm): four conv branches and the image pool, each with its
+ * norm, then conv2 + bn2 over the 1280-channel concatenation. */
 static ValueId lower_aspp(Lower *L, const AdlArch *arch, ValueId x)
 {
     Arena *ar = L->g->arena;
@@ -139,20 +170,23 @@ static ValueId lower_aspp(Lower *L, const AdlArch *arch, ValueId x)
         int rate = b ? arch->aspp_rates[b - 1] : 1;
         br[b] = fe_lw_conv_sq(L, x, arena_printf(ar, "aspp.aspp%d", b + 1), ADL_ASPP_DEPTH,
                               b ? 3 : 1, 1, b ? rate : 0, rate, false);
-        br[b] = naive_bn(L, br[b], arena_printf(ar, "aspp.aspp%d_bn", b + 1));
+        br[b] = norm(L, arch, br[b], arena_printf(ar, "aspp.aspp%d_bn", b + 1),
+                     ADL_ASPP_ABN_EPS);
     }
     ValueId pooled = fe_lw_node(L, OP_GAVGPOOL, &x, 1, NULL);
     br[4] = fe_lw_conv_sq(L, pooled, "aspp.aspp5", ADL_ASPP_DEPTH, 1, 1, 0, 1, false);
-    br[4] = resize(L, naive_bn(L, br[4], "aspp.aspp5_bn"), dim(L, x, 2), dim(L, x, 3));
+    br[4] = norm(L, arch, br[4], "aspp.aspp5_bn", ADL_ASPP_ABN_EPS);
+    br[4] = resize(L, br[4], dim(L, x, 2), dim(L, x, 3));
     ValueId cat = fe_lw_node(L, OP_CONCAT, br, 5, NULL);
     ValueId h = fe_lw_conv_sq(L, cat, "aspp.conv2", ADL_ASPP_DEPTH, 1, 1, 0, 1, false);
-    h = naive_bn(L, h, "aspp.bn2");
+    h = norm(L, arch, h, "aspp.bn2", ADL_ASPP_ABN_EPS);
     fe_lw_name(L, h, "aspp");
     return h;
 }
 
 /* Decoder: 48-channel projection of cell 2's output, the ASPP output
- * resized to it, last_conv over the 304-channel concatenation. */
+ * resized to it, last_conv over the 304-channel concatenation. Always
+ * NaiveBN: Retrain_Autodeeplab builds it without its norm, ABN or not. */
 static ValueId lower_decoder(Lower *L, const AdlArch *arch, ValueId x, ValueId low)
 {
     low = fe_lw_conv_sq(L, low, "decoder.conv1", ADL_LOW_CHANNELS, 1, 1, 0, 1, false);
@@ -168,18 +202,6 @@ static ValueId lower_decoder(Lower *L, const AdlArch *arch, ValueId x, ValueId l
     return h;
 }
 
-/* fe_adl_check accepts InPlaceABN networks (the readers record them), but
- * their conv-then-ABN modules with a leaky-ReLU activation are not this
- * network: say so rather than lower something else. */
-static bool bn_ok(const AdlArch *arch, Diag *d)
-{
-    if (arch->bn == ADL_BN_PLAIN)
-        return true;
-    diag_error(d, arch->loc, "bn \"abn\" (InPlaceABN: conv, then BN with a leaky ReLU) is not "
-               "supported; nasc lowers the plain BatchNorm+ReLU network (bn \"bn\")");
-    return false;
-}
-
 static const char *graph_name(Arena *a, const AdlArch *arch)
 {
     char *name = arena_strdup(a, arch->name ? arch->name : "autodeeplab");
@@ -190,13 +212,13 @@ static const char *graph_name(Arena *a, const AdlArch *arch)
 
 Graph *fe_lower_autodeeplab(Arena *a, const AdlArch *arch, Diag *d)
 {
-    if (!fe_adl_check(arch, d) || !bn_ok(arch, d))
+    if (!fe_adl_check(arch, d))
         return NULL;
     Lower L = {ir_graph_new(a, graph_name(a, arch)), d, arch->loc, false};
     ValueId x = ir_graph_add_input(L.g, shape4(1, 3, arch->in_h, arch->in_w), "input");
-    ValueId h = stem_stage(&L, x, "encoder.stem0", ADL_STEM_FM / 2, 2);
-    ValueId pp = stem_stage(&L, h, "encoder.stem1", ADL_STEM_FM / 2, 1);
-    ValueId p = stem_stage(&L, pp, "encoder.stem2", ADL_STEM_FM, 2);
+    ValueId h = stem_stage(&L, arch, x, "encoder.stem0", ADL_STEM_FM / 2, 2);
+    ValueId pp = stem_stage(&L, arch, h, "encoder.stem1", ADL_STEM_FM / 2, 1);
+    ValueId p = stem_stage(&L, arch, pp, "encoder.stem2", ADL_STEM_FM, 2);
     ValueId low = 0;
     for (int i = 0; i < arch->nlayers && !L.failed; i++) {
         ValueId out = lower_cell(&L, arch, i, pp, p);

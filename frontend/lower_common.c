@@ -71,6 +71,11 @@ ValueId fe_lw_conv_sq(Lower *L, ValueId x, const char *prefix, int64_t oc, int k
 
 ValueId fe_lw_batchnorm(Lower *L, ValueId x, const char *prefix)
 {
+    return fe_lw_batchnorm_eps(L, x, prefix, 1e-5f);
+}
+
+ValueId fe_lw_batchnorm_eps(Lower *L, ValueId x, const char *prefix, float eps)
+{
     if (!x || L->failed)
         return 0;
     Arena *ar = L->g->arena;
@@ -80,8 +85,23 @@ ValueId fe_lw_batchnorm(Lower *L, ValueId x, const char *prefix)
                      fe_lw_param(L, s, arena_printf(ar, "%s.running_var", prefix)),
                      fe_lw_param(L, s, arena_printf(ar, "%s.weight", prefix)),
                      fe_lw_param(L, s, arena_printf(ar, "%s.bias", prefix))};
-    Attrs a = {.bn = {1e-5f}};
+    Attrs a = {.bn = {eps}};
     return fe_lw_node(L, OP_BATCHNORM, in, 5, &a);
+}
+
+ValueId fe_lw_abn(Lower *L, ValueId x, const char *prefix, float eps)
+{
+    Attrs a = {.leaky = {FE_ABN_SLOPE}};
+    ValueId h = fe_lw_batchnorm_eps(L, x, prefix, eps);
+    return fe_lw_node(L, OP_LEAKY_RELU, &h, 1, &a);
+}
+
+ValueId fe_lw_conv_abn(Lower *L, ValueId x, const char *prefix, int64_t oc)
+{
+    Arena *ar = L->g->arena;
+    ValueId h = fe_lw_conv(L, x, arena_printf(ar, "%s.op.0", prefix), oc, 1, 1, 1, 1, 0, 0, 1,
+                           1);
+    return fe_lw_abn(L, h, arena_printf(ar, "%s.op.1", prefix), FE_ABN_EPS);
 }
 
 ValueId fe_lw_pool(Lower *L, Op op, ValueId x, int k, int stride, int pad)
@@ -131,6 +151,28 @@ static ValueId sep_or_dil(Lower *L, ValueId x, const char *prefix, const DartsOp
         h = fe_lw_batchnorm(L, h, arena_printf(ar, "%s.op.%d", prefix, base + 3));
     }
     return h;
+}
+
+ValueId fe_lw_edge_abn(Lower *L, ValueId x, const DartsOp *o, const char *prefix)
+{
+    Arena *ar = L->g->arena;
+    int64_t c = fe_lw_channels(L, x);
+    int k = o->kernel;
+    switch (o->kind) {
+    case DK_DILCONV: { /* Sequential(dw dilated, pw, ABN) */
+        ValueId h = fe_lw_conv(L, x, arena_printf(ar, "%s.op.0", prefix), c, k, k, 1, 1, o->pad,
+                               o->pad, o->dilation, (int)c);
+        h = fe_lw_conv(L, h, arena_printf(ar, "%s.op.1", prefix), c, 1, 1, 1, 1, 0, 0, 1, 1);
+        return fe_lw_abn(L, h, arena_printf(ar, "%s.op.2", prefix), FE_ABN_EPS);
+    }
+    case DK_ATROUS: { /* nasc's own: Sequential(dense rate-2 conv, ABN) */
+        ValueId h = fe_lw_conv_sq(L, x, arena_printf(ar, "%s.op.0", prefix), c, k, 1, o->pad,
+                                  o->dilation, false);
+        return fe_lw_abn(L, h, arena_printf(ar, "%s.op.1", prefix), FE_ABN_EPS);
+    }
+    default: /* no norm (pools, skip, none) or, for SepConv, not given use_ABN */
+        return fe_lw_edge(L, x, o, 1, prefix);
+    }
 }
 
 ValueId fe_lw_edge(Lower *L, ValueId x, const DartsOp *o, int stride, const char *prefix)

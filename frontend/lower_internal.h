@@ -39,6 +39,17 @@ ValueId fe_lw_conv_sq(Lower *L, ValueId x, const char *prefix, int64_t oc, int k
                       int pad, int dil, bool bias);
 /* nn.BatchNorm2d(C, affine=True), eval mode, eps 1e-5. */
 ValueId fe_lw_batchnorm(Lower *L, ValueId x, const char *prefix);
+ValueId fe_lw_batchnorm_eps(Lower *L, ValueId x, const char *prefix, float eps);
+
+/* InPlaceABN(Sync)(C, eps): eval BatchNorm then leaky ReLU, slope 0.01 (the
+ * defaults of mapillary/inplace_abn's ABN). Its tensors sit on the module
+ * itself: "<prefix>.{weight,bias,running_mean,running_var}". */
+#define FE_ABN_EPS 1e-5f
+#define FE_ABN_SLOPE 0.01f
+ValueId fe_lw_abn(Lower *L, ValueId x, const char *prefix, float eps);
+/* ReLUConvBN(C_in, oc, 1, 1, 0, use_ABN=True): op.0 conv, op.1 ABN (no ReLU
+ * in front: the ABN's activation replaces it). */
+ValueId fe_lw_conv_abn(Lower *L, ValueId x, const char *prefix, int64_t oc);
 /* k x k window, stride, padding pad on all sides; avg pools exclude the
  * padding from the divisor (count_include_pad=False, as operations.py). */
 ValueId fe_lw_pool(Lower *L, Op op, ValueId x, int k, int stride, int pad);
@@ -48,5 +59,10 @@ ValueId fe_lw_relu_conv_bn(Lower *L, ValueId x, const char *prefix, int64_t oc);
 ValueId fe_lw_factorized_reduce(Lower *L, ValueId x, const char *prefix, int64_t oc);
 /* OPS[o->name](C, stride, affine=True) applied to x, C = x's channels. */
 ValueId fe_lw_edge(Lower *L, ValueId x, const DartsOp *o, int stride, const char *prefix);
+/* OPS[o->name](C, 1, affine=True, use_ABN=True): DilConv is op.0 dw, op.1 pw,
+ * op.2 ABN and nasc's atrous op.0 conv, op.1 ABN; SepConv, which the
+ * Auto-DeepLab OPS table builds without use_ABN, and the ops without a norm
+ * are as fe_lw_edge. */
+ValueId fe_lw_edge_abn(Lower *L, ValueId x, const DartsOp *o, const char *prefix);
 
 #endif

@@ -5,8 +5,9 @@
  * producer node, except graph inputs (producer 0). Weights are values made
  * by OP_PARAM nodes; they carry their PyTorch state_dict name and, once the
  * frontend binds weights, their f32 data. Node order is topological; passes
- * that break it call ir_graph_sort(). All IR memory comes from one Arena and
- * is freed together.
+ * that break it (appending nodes, marking some OP_NONE) end with
+ * ir_graph_compact(). All IR memory comes from one Arena and is freed
+ * together.
  */
 #ifndef NASC_IR_IR_H
 #define NASC_IR_IR_H
@@ -109,7 +110,7 @@ enum {
 };
 
 typedef enum AttrKind {
-    AK_NONE, AK_CONV, AK_POOL, AK_BN, AK_CROP, AK_ZERO, AK_RESIZE, NAK
+    AK_NONE, AK_CONV, AK_POOL, AK_BN, AK_CROP, AK_ZERO, AK_RESIZE, AK_LEAKY, NAK
 } AttrKind;
 
 /* pad order everywhere: top, left, bottom, right */
@@ -119,6 +120,7 @@ typedef struct BnAttrs { float eps; } BnAttrs;
 typedef struct CropAttrs { int top, left; } CropAttrs;
 typedef struct ZeroAttrs { int stride; } ZeroAttrs;
 typedef struct ResizeAttrs { int size[2], align_corners; } ResizeAttrs;
+typedef struct LeakyAttrs { float slope; } LeakyAttrs; /* finite */
 typedef union Attrs {
     Conv2dAttrs conv; /* AK_CONV */
     Pool2dAttrs pool; /* AK_POOL */
@@ -126,6 +128,7 @@ typedef union Attrs {
     CropAttrs crop;   /* AK_CROP */
     ZeroAttrs zero;   /* AK_ZERO */
     ResizeAttrs resize; /* AK_RESIZE */
+    LeakyAttrs leaky;   /* AK_LEAKY */
 } Attrs;
 
 /* One field of an attribute struct, for the generic attr printer/parser:
@@ -204,7 +207,10 @@ void ir_graph_add_output(Graph *g, ValueId v);
 void ir_value_set_name(Graph *g, ValueId v, const char *name);
 static inline Value *ir_val(const Graph *g, ValueId v) { return &g->vals[v]; }
 static inline Node *ir_node(const Graph *g, NodeId n) { return &g->nodes[n]; }
-/* Removes OP_NONE nodes and values nobody references; renumbers ids. */
+/* Removes OP_NONE nodes and the values only they produced, keeps every
+ * param (an unread param is still a checkpoint tensor), restores a
+ * topological order (appended nodes move before their first reader) and
+ * renumbers ids. Asserts that no live node reads a removed node. */
 void ir_graph_compact(Graph *g);
 /* Number of uses of each value (array of nval counts, from the arena). */
 uint32_t *ir_fill_uses(const Graph *g);

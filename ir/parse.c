@@ -30,11 +30,37 @@ typedef struct Parser {
     Sym *syms; /* open-addressing table of %names */
     uint32_t nsym, capsym;
     bool failed;
+    size_t loc_off; /* here()'s cache: p->loc is the line:col of loc_off */
+    Loc loc;
+    bool loc_nul;   /* loc_off is at a NUL: the count stopped there */
 } Parser;
 
-static Loc here(const Parser *p)
+/* line:col of the current position. Every node asks for its own, so a
+ * scan from the start each time made n-node texts cost O(n^2) (a 100k-node
+ * graph took minutes; found by tests/fuzz/limits.c): scan on from the last
+ * answer instead, as loc_at_offset counts (stopping at a NUL). */
+static Loc here(Parser *p)
 {
-    return loc_at_offset(p->file, p->text, p->pos);
+    if (p->loc.line == 0 || p->pos < p->loc_off) {
+        p->loc_off = 0;
+        p->loc = (Loc){p->file, 1, 1};
+        p->loc_nul = false;
+    }
+    /* a NUL stops the count for good, exactly as in loc_at_offset */
+    for (; p->loc_off < p->pos && !p->loc_nul; p->loc_off++) {
+        char c = p->text[p->loc_off];
+        if (c == 0) {
+            p->loc_nul = true;
+            break;
+        }
+        if (c == '\n') {
+            p->loc.line++;
+            p->loc.col = 1;
+        } else {
+            p->loc.col++;
+        }
+    }
+    return p->loc;
 }
 
 static void fail(Parser *p, const char *fmt, const char *what)

@@ -25,6 +25,6 @@ int pass_dce(Graph *g, Diag *d)
         removed++;
     }
     if (removed)
-        pass_graph_compact(g);
+        ir_graph_compact(g);
     return removed;
 }

@@ -170,6 +170,13 @@ static bool interp_relu(Interp *it, const Node *n, float *y)
     return true;
 }
 
+static bool interp_leaky_relu(Interp *it, const Node *n, float *y)
+{
+    rt_ref_leaky_relu(shape_numel(shape_of(it, n->out)), in_data(it, n, 0),
+                      n->attrs.leaky.slope, y);
+    return true;
+}
+
 static bool interp_add(Interp *it, const Node *n, float *y)
 {
     rt_ref_add(shape_numel(shape_of(it, n->out)), in_data(it, n, 0), in_data(it, n, 1), y);

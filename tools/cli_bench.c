@@ -167,6 +167,13 @@ static size_t match_paren(const char *text, size_t len, size_t open)
     return 0;
 }
 
+static void add_failed(CandList *l, const char *name, const Diag *d)
+{
+    Cand *c = add_slot(l);
+    c->name = name;
+    c->error = strdup(d->nmsg ? d->msg[0] : "cannot parse");
+}
+
 static bool has_text(const char *s, size_t n, const char *what)
 {
     size_t m = strlen(what);
@@ -177,17 +184,23 @@ static bool has_text(const char *s, size_t n, const char *what)
 }
 
 /* A search log: each Genotype(...) call and each line holding a JSON object. */
-static void scan_text(CandList *l, const char *path, const char *text, size_t len, Diag *d)
+static void scan_text(CandList *l, const char *path, const char *text, size_t len)
 {
     Arena *a = l->a;
     for (const char *p = text; (p = strstr(p, "Genotype(")) != NULL; p++) {
         size_t b = (size_t)(p - text), e = match_paren(text, len, b + 8);
         if (!e || (b > 0 && (text[b - 1] == '_' || isalnum((unsigned char)text[b - 1]))))
-            continue;
+            continue; /* unterminated, or a longer name such as MyGenotype( */
         Genotype g;
         Loc at = loc_at_offset(path, text, b);
-        if (fe_parse_darts_text(a, path, only_span(a, text, len, b, e), len, NULL, &g, d))
-            add_geno(l, &g, arena_printf(a, "%s:%u", path, at.line));
+        const char *name = arena_printf(a, "%s:%u", path, at.line);
+        Diag one; /* a bad one is a failed candidate; the scan goes on */
+        diag_init(&one);
+        if (fe_parse_darts_text(a, path, only_span(a, text, len, b, e), len, NULL, &g, &one))
+            add_geno(l, &g, name);
+        else
+            add_failed(l, name, &one);
+        diag_free(&one);
         p = text + e - 1;
     }
     for (size_t i = 0; i < len;) {
@@ -201,9 +214,14 @@ static void scan_text(CandList *l, const char *path, const char *text, size_t le
         if (brace && has_text(text + s, e - s, "\"normal\"")) {
             Genotype g;
             size_t b = (size_t)(brace - text);
-            if (fe_parse_genotype_json(a, path, only_span(a, text, len, b, e), len, &g, d))
-                add_geno(l, &g, arena_printf(a, "%s:%u", path,
-                                             loc_at_offset(path, text, b).line));
+            const char *name = arena_printf(a, "%s:%u", path, loc_at_offset(path, text, b).line);
+            Diag one;
+            diag_init(&one);
+            if (fe_parse_genotype_json(a, path, only_span(a, text, len, b, e), len, &g, &one))
+                add_geno(l, &g, name);
+            else
+                add_failed(l, name, &one);
+            diag_free(&one);
         }
         i = e + 1;
     }
@@ -242,7 +260,7 @@ static bool add_file(CandList *l, const NetArgs *na, const char *path, bool scan
         for (int i = 0; i < ng; i++)
             add_geno(l, &gs[i], arena_printf(a, "%s#%d", file, i + 1));
         if (ng <= 0 && scan)
-            scan_text(l, file, text, len, d);
+            scan_text(l, file, text, len);
         diag_free(&probe);
     }
     if (l->n + l->dups == before && !d->nerr)
@@ -583,7 +601,8 @@ int cmd_bench(int argc, char **argv, Arena *a, Diag *d)
     for (int i = 0; i < l.n; i++) {
         if (tty)
             progress(i, l.n, l.v[i].name, t0);
-        run_candidate(&o, na.weights ? &st : NULL, &l.v[i]);
+        if (!l.v[i].error) /* else it failed to parse */
+            run_candidate(&o, na.weights ? &st : NULL, &l.v[i]);
     }
     if (tty)
         progress(l.n, l.n, "", t0);

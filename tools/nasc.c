@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "codegen/codegen.h"
+#include "passes/passes.h"
 #include "runtime/interp.h"
 
 #include <string.h>
@@ -15,7 +16,9 @@ static const char usage_text[] =
     "\n"
     "verbs:\n"
     "  compile ARCH [net options] [--weights W] [--name NAME] [--emit=c|ir] -o OUT\n"
-    "        compile to OUT (NAME.c; NAME.h is written beside it), or print/write the IR\n"
+    "          [-O0|-O1|-O2] [--passes=a,b,c] [--print-after=PASS] [--print-after-all] [--stats]\n"
+    "        compile to OUT (NAME.c; NAME.h is written beside it), or print/write the IR;\n"
+    "        -O2 (default) folds BatchNorm into convs, drops dead `none` edges and dead nodes\n"
     "  run ARCH [net options] [--weights W] [--in FILE] [--out FILE] [--trace DIR] [--top K]\n"
     "        run the reference interpreter; --in is raw f32 NCHW (default: seeded input)\n"
     "  inspect ARCH [net options] [--weights W]\n"
@@ -55,6 +58,10 @@ int cli_report(Diag *d)
 
 typedef struct CompileOpts {
     const char *out, *name, *emit;
+    int level;                 /* -O0 / -O1 / -O2 (default 2) */
+    const char *passes;        /* --passes=a,b,c instead of the level's pipeline */
+    const char *print_after;   /* --print-after=PASS */
+    bool print_after_all, stats;
 } CompileOpts;
 
 static int compile_option(void *ctx, int argc, char **argv, int *i)
@@ -62,6 +69,22 @@ static int compile_option(void *ctx, int argc, char **argv, int *i)
     CompileOpts *o = ctx;
     const char **dst = NULL;
     const char *opt = argv[*i];
+    if (strcmp(opt, "-O0") == 0 || strcmp(opt, "-O1") == 0 || strcmp(opt, "-O2") == 0) {
+        o->level = opt[2] - '0';
+        return 1;
+    }
+    if (strcmp(opt, "--print-after-all") == 0 || strcmp(opt, "--stats") == 0) {
+        *(opt[2] == 's' ? &o->stats : &o->print_after_all) = true;
+        return 1;
+    }
+    if (cli_is_opt(opt, "--passes"))
+        dst = &o->passes, opt = "--passes";
+    else if (cli_is_opt(opt, "--print-after"))
+        dst = &o->print_after, opt = "--print-after";
+    if (dst) {
+        *dst = cli_value(argc, argv, i, opt);
+        return *dst ? 1 : -1;
+    }
     if (strcmp(opt, "-o") == 0)
         dst = &o->out;
     else if (cli_is_opt(opt, "--name"))
@@ -72,6 +95,34 @@ static int compile_option(void *ctx, int argc, char **argv, int *i)
         return 0;
     *dst = cli_value(argc, argv, i, opt);
     return *dst ? 1 : -1;
+}
+
+/* The pass pipeline: --passes=a,b,c, or the -O level's (weights are bound
+ * by now: seeded or loaded, so data-dependent passes like fold-bn can run). */
+static bool optimize(Arena *a, Graph *g, const CompileOpts *o, Diag *d)
+{
+    int n = 0;
+    const char *const *names;
+    if (o->passes) {
+        char *list = arena_strdup(a, o->passes);
+        const char **v = arena_calloc(a, strlen(list) / 2 + 2, sizeof *v);
+        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
+            v[n++] = tok;
+        for (int i = 0; i < n; i++) {
+            if (!pass_lookup(v[i])) {
+                diag_error(d, loc_file(NULL), "unknown pass '%s' in --passes (nasc-opt "
+                           "--list-passes lists them)", v[i]);
+                return false;
+            }
+        }
+        names = v;
+    } else {
+        names = pass_pipeline_for_level(o->level, &n);
+    }
+    PassOptions po = {.print_after = o->print_after, .print_after_all = o->print_after_all,
+                      .print_to = stderr, .verify_each = true,
+                      .stats_to = o->stats ? stderr : NULL};
+    return pass_run_pipeline(g, names, n, &po, d) >= 0;
 }
 
 static bool valid_c_name(const char *s)
@@ -145,7 +196,7 @@ static int emit_c(Arena *a, const BuiltNet *net, const NetArgs *na, const Compil
 int cmd_compile(int argc, char **argv, Arena *a, Diag *d)
 {
     NetArgs na;
-    CompileOpts o = {NULL, "net", "c"};
+    CompileOpts o = {.name = "net", .emit = "c", .level = 2};
     int rc = cli_parse_net_cmd(argc, argv, &na, &o, compile_option);
     if (rc)
         return rc;
@@ -163,7 +214,7 @@ int cmd_compile(int argc, char **argv, Arena *a, Diag *d)
         return 2;
     }
     BuiltNet net;
-    if (!cli_build_net(a, &na, &net, d))
+    if (!cli_build_net(a, &na, &net, d) || !optimize(a, net.g, &o, d))
         return cli_report(d);
     if (strcmp(o.emit, "ir") == 0)
         return emit_ir(net.g, o.out, d);

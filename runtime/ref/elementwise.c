@@ -1,4 +1,4 @@
-/* elementwise.c — per-element and per-channel kernels: relu, add,
+/* elementwise.c — per-element and per-channel kernels: relu, leaky_relu, add,
  * eval-mode batch norm, and the fully connected layer.
  *
  * Batch norm computes gamma / sqrt(var + eps) once per channel (in double)
@@ -13,6 +13,13 @@ void rt_ref_relu(int64_t numel, const float *x, float *y)
 {
     for (int64_t i = 0; i < numel; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void rt_ref_leaky_relu(int64_t numel, const float *x, float slope, float *y)
+{
+    /* torch's CPU kernel: x > 0 ? x : x * slope (so -0 stays -0, NaN stays NaN) */
+    for (int64_t i = 0; i < numel; i++)
+        y[i] = x[i] > 0.0f ? x[i] : x[i] * slope;
 }
 
 void rt_ref_add(int64_t numel, const float *a, const float *b, float *y)

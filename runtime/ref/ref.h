@@ -95,6 +95,9 @@ void rt_ref_gavgpool(int64_t n, int64_t c, int64_t hw, const float *x, float *y)
 
 /* y = max(x, 0); y may equal x. */
 void rt_ref_relu(int64_t numel, const float *x, float *y);
+/* y = x > 0 ? x : x * slope (F.leaky_relu, negative_slope = slope); y may
+ * equal x. */
+void rt_ref_leaky_relu(int64_t numel, const float *x, float slope, float *y);
 /* y = a + b; y may equal a or b. */
 void rt_ref_add(int64_t numel, const float *a, const float *b, float *y);
 /* Eval-mode batch norm over x[n,c,hw]: y = (x - mean) / sqrt(var + eps) *

@@ -6,8 +6,11 @@ build_autodeeplab.py, operations.py), not from nasc's C code. Module
 attribute names and nesting reproduce Retrain_Autodeeplab's, so the
 state_dict keys ("encoder.cells.0._ops.3.op.1.weight", "aspp.aspp1.weight",
 "decoder.last_conv.6.bias", ...) are the names nasc binds. Eval mode, plain
-BatchNorm+ReLU (use_ABN off), with the doc's decisions where it departs
-from the port:
+BatchNorm+ReLU (use_ABN off) or, for "bn": "abn", the port's use_ABN network
+(InPlaceABNSync = BatchNorm then leaky ReLU 0.01 in the stems, ASPP,
+ReLUConvBN and DilConv; SepConv and the decoder keep BN+ReLU, as the port's
+OPS table and Retrain_Autodeeplab build them), with the doc's decisions
+where it departs from the port:
   - row k's op (module _ops.k) is applied to row k's edge (the port walks
     edges in ascending order instead);
   - the decoder reads the ASPP output and cell 2's real channel count;
@@ -90,14 +93,14 @@ def tf_rows(operations, hiddenstate_indices):
 
 
 def make_arch(path, cell, F=20, classes=19, hw=(513, 513), rates=(6, 12, 18),
-              decoder=True, name=None):
+              decoder=True, name=None, bn="bn"):
     """The canonical JSON object; cell rows take op numbers or names."""
     arch = {"format": "nasc-genotype", "version": 1, "space": "autodeeplab",
             "path": list(path),
             "cell": [[int(e), op if isinstance(op, str) else PRIMITIVES[op]]
                      for e, op in cell],
             "F": F, "B": NODES, "classes": classes, "input": list(hw),
-            "aspp_rates": list(rates), "decoder": decoder, "bn": "bn"}
+            "aspp_rates": list(rates), "decoder": decoder, "bn": bn}
     if name:
         arch["name"] = name
     return arch
@@ -125,11 +128,69 @@ def random_cell(rng, ops):
 
 # ---------------------------------------------------------------- modules
 class NaiveBN(nn.Module):
-    """operations.py NaiveBN: Sequential(BatchNorm2d, ReLU) as `op`."""
+    """operations.py NaiveBN: Sequential(BatchNorm2d, ReLU) as `op`. Its
+    second parameter is a momentum it ignores (aspp.py passes 0.0003)."""
 
-    def __init__(self, c):
+    def __init__(self, c, momentum=0.1):
         super().__init__()
         self.op = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU())
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class ABN(nn.BatchNorm2d):
+    """InPlaceABNSync with the signature of mapillary/inplace_abn's ABN
+    (num_features, eps=1e-5, momentum=0.1, affine=True, activation=
+    "leaky_relu", slope=0.01): eval BatchNorm, then leaky ReLU. weight, bias,
+    running_mean and running_var sit on the module itself and there is no
+    num_batches_tracked (the buffer is kept, non-persistent, only so that
+    dt.randomize calibrates it like any BatchNorm2d)."""
+
+    def __init__(self, c, eps=1e-5, momentum=0.1, affine=True, slope=0.01):
+        super().__init__(c, eps=eps, momentum=momentum, affine=affine)
+        self.register_buffer("num_batches_tracked", self.num_batches_tracked,
+                             persistent=False)
+        self.slope = slope
+
+    def forward(self, x):
+        x = F.batch_norm(x, self.running_mean, self.running_var, self.weight,
+                         self.bias, False, 0.0, self.eps)
+        return F.leaky_relu(x, self.slope)
+
+
+class ConvABN(nn.Module):
+    """ReLUConvBN(c_in, c_out, 1, 1, 0, use_ABN=True): conv op.0, ABN op.1."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.op = nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False), ABN(c_out))
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class DilConvABN(nn.Module):
+    """DilConv(c, c, k, 1, pad, dil, use_ABN=True), separate: depthwise op.0,
+    pointwise op.1, ABN op.2 (no leading ReLU)."""
+
+    def __init__(self, c, k, pad, dil):
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.Conv2d(c, c, k, padding=pad, dilation=dil, groups=c, bias=False),
+            nn.Conv2d(c, c, 1, bias=False), ABN(c))
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class AtrousABN(nn.Module):
+    """nasc's atrous_kxk under use_ABN: dense k x k rate-2 conv op.0, ABN op.1."""
+
+    def __init__(self, c, k):
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.Conv2d(c, c, k, padding=k - 1, dilation=2, bias=False), ABN(c))
 
     def forward(self, x):
         return self.op(x)
@@ -164,6 +225,16 @@ OPS = {
 }
 
 
+# use_ABN: the port's OPS table passes use_ABN to DilConv only, never to
+# SepConv, so sep convs keep the ReLU-conv-conv-BN layout.
+OPS_ABN = dict(OPS, **{
+    "dil_conv_3x3": lambda c: DilConvABN(c, 3, 2, 2),
+    "dil_conv_5x5": lambda c: DilConvABN(c, 5, 4, 2),
+    "atrous_3x3": lambda c: AtrousABN(c, 3),
+    "atrous_5x5": lambda c: AtrousABN(c, 5),
+})
+
+
 def scale_dimension(d, scale):
     """new_model.py Cell.scale_dimension."""
     return int((float(d) - 1.0) * scale + 1.0) if d % 2 == 1 \
@@ -175,13 +246,17 @@ def resize(x, hw):
 
 
 class Cell(nn.Module):
-    def __init__(self, rows, c_pp, c_p, c, scale):
+    def __init__(self, rows, c_pp, c_p, c, scale, abn=False):
         super().__init__()
         self.c, self.scale = c, scale
         self.rows = [(int(e), op) for e, op in rows]
-        self.pre_preprocess = dt.ReLUConvBN(c_pp, c, 1, 1, 0)
-        self.preprocess = dt.ReLUConvBN(c_p, c, 1, 1, 0)
-        self._ops = nn.ModuleList(OPS[op](c) for _, op in self.rows)
+        if abn:
+            self.pre_preprocess, self.preprocess = ConvABN(c_pp, c), ConvABN(c_p, c)
+        else:
+            self.pre_preprocess = dt.ReLUConvBN(c_pp, c, 1, 1, 0)
+            self.preprocess = dt.ReLUConvBN(c_p, c, 1, 1, 0)
+        ops = OPS_ABN if abn else OPS
+        self._ops = nn.ModuleList(ops[op](c) for _, op in self.rows)
 
     def forward(self, prev_prev, prev):
         s1 = prev
@@ -203,24 +278,25 @@ class Cell(nn.Module):
 
 
 class Encoder(nn.Module):
-    """new_model.py newModel: three stems, then one cell per path entry."""
+    """new_model.py newModel: three stems, then one cell per path entry.
+    The stems' norm is newModel's BatchNorm argument (ABN under use_ABN)."""
 
-    def __init__(self, path, rows, F_):
+    def __init__(self, path, rows, F_, abn=False):
         super().__init__()
-        half = STEM_FM // 2
+        half, norm = STEM_FM // 2, ABN if abn else NaiveBN
         self.stem0 = nn.Sequential(nn.Conv2d(3, half, 3, stride=2, padding=1),
-                                   NaiveBN(half))
+                                   norm(half))
         self.stem1 = nn.Sequential(nn.Conv2d(half, half, 3, padding=1),
-                                   NaiveBN(half))
+                                   norm(half))
         self.stem2 = nn.Sequential(nn.Conv2d(half, STEM_FM, 3, stride=2, padding=1),
-                                   NaiveBN(STEM_FM))
+                                   norm(STEM_FM))
         self.cells = nn.ModuleList()
         c_pp, c_p, prev = half, STEM_FM, 0
         self.channels = []
         for level in path:
             scale = None if level == prev else 0.5 if level > prev else 2.0
             c = F_ << level
-            self.cells.append(Cell(rows, c_pp, c_p, c, scale))
+            self.cells.append(Cell(rows, c_pp, c_p, c, scale, abn))
             c_pp, c_p, prev = c_p, NODES * c, level
             self.channels.append(c_p)
 
@@ -235,10 +311,15 @@ class Encoder(nn.Module):
         return p, low
 
 
-class ASPP(nn.Module):
-    """aspp.py ASPP(C, 256) with NaiveBN; conv3 only without the decoder."""
+ASPP_MOMENTUM = 0.0003
 
-    def __init__(self, c, rates, classes=None):
+
+class ASPP(nn.Module):
+    """aspp.py ASPP(C, 256, norm=NaiveBN or ABN); conv3 only without the
+    decoder. Its norms are built as norm(256, momentum) with momentum =
+    0.0003, positionally: NaiveBN ignores it, ABN takes it as its eps."""
+
+    def __init__(self, c, rates, classes=None, norm=NaiveBN):
         super().__init__()
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.aspp1 = nn.Conv2d(c, ASPP_DEPTH, 1, bias=False)
@@ -247,9 +328,9 @@ class ASPP(nn.Module):
                     nn.Conv2d(c, ASPP_DEPTH, 3, dilation=r, padding=r, bias=False))
         self.aspp5 = nn.Conv2d(c, ASPP_DEPTH, 1, bias=False)
         for i in range(1, 6):
-            setattr(self, "aspp%d_bn" % i, NaiveBN(ASPP_DEPTH))
+            setattr(self, "aspp%d_bn" % i, norm(ASPP_DEPTH, ASPP_MOMENTUM))
         self.conv2 = nn.Conv2d(5 * ASPP_DEPTH, ASPP_DEPTH, 1, bias=False)
-        self.bn2 = NaiveBN(ASPP_DEPTH)
+        self.bn2 = norm(ASPP_DEPTH, ASPP_MOMENTUM)
         if classes is not None:
             self.conv3 = nn.Conv2d(ASPP_DEPTH, classes, 1)
 
@@ -263,7 +344,8 @@ class ASPP(nn.Module):
 
 
 class Decoder(nn.Module):
-    """decoder.py Decoder (304-channel last_conv); Dropout is identity."""
+    """decoder.py Decoder (304-channel last_conv); Dropout is identity.
+    NaiveBN even under use_ABN: Retrain_Autodeeplab passes it no norm."""
 
     def __init__(self, classes, c_low):
         super().__init__()
@@ -288,11 +370,13 @@ class AutoDeepLab(nn.Module):
     def __init__(self, arch):
         super().__init__()
         path, rows, F_ = arch["path"], arch["cell"], arch["F"]
-        assert arch.get("B", NODES) == NODES and arch.get("bn", "bn") == "bn"
-        self.encoder = Encoder(path, rows, F_)
+        bn = arch.get("bn", "bn")
+        assert arch.get("B", NODES) == NODES and bn in ("bn", "abn"), bn
+        self.encoder = Encoder(path, rows, F_, bn == "abn")
         dec = arch["decoder"]
         self.aspp = ASPP(self.encoder.channels[-1], arch["aspp_rates"],
-                         None if dec else arch["classes"])
+                         None if dec else arch["classes"],
+                         ABN if bn == "abn" else NaiveBN)
         if dec:
             assert len(path) >= 3, "the decoder reads cell 2"
             self.decoder = Decoder(arch["classes"], self.encoder.channels[2])
@@ -365,6 +449,55 @@ def test_names():
     assert not any(k.startswith("decoder.") for k in sd)
 
 
+def test_abn():
+    """The use_ABN layouts: ABN tensors on the module (no .op.0., no
+    num_batches_tracked), conv-first ReLUConvBN / DilConv / atrous, SepConv
+    and the decoder unchanged, ASPP's eps 3e-4; and ABN's activation."""
+    arch = make_arch(PORT_DEFAULT_PATH, PORT_DEFAULT_CELL, F=8, classes=19, bn="abn")
+    m = build(arch)
+    sd = m.state_dict()
+    for name, shape in [
+            ("encoder.stem0.1.weight", [64]), ("encoder.stem0.1.running_var", [64]),
+            ("encoder.stem2.1.bias", [128]),
+            ("encoder.cells.0.pre_preprocess.op.0.weight", [16, 64, 1, 1]),
+            ("encoder.cells.0.pre_preprocess.op.1.running_mean", [16]),
+            ("encoder.cells.0.preprocess.op.0.weight", [16, 128, 1, 1]),
+            ("encoder.cells.0.preprocess.op.1.weight", [16]),
+            ("encoder.cells.0._ops.0.op.0.weight", [16, 1, 5, 5]),  # dil_conv_5x5
+            ("encoder.cells.0._ops.0.op.1.weight", [16, 16, 1, 1]),
+            ("encoder.cells.0._ops.0.op.2.running_var", [16]),
+            ("encoder.cells.0._ops.1.op.1.weight", [16, 1, 3, 3]),  # sep_conv_3x3
+            ("encoder.cells.0._ops.1.op.3.weight", [16]),
+            ("encoder.cells.0._ops.1.op.7.running_mean", [16]),
+            ("aspp.aspp1_bn.weight", [256]), ("aspp.aspp5_bn.running_mean", [256]),
+            ("aspp.bn2.bias", [256]),
+            ("decoder.bn1.op.0.weight", [48]), ("decoder.last_conv.1.op.0.running_var", [256]),
+            ("decoder.last_conv.4.op.0.bias", [256])]:
+        _expect(sd, name, shape)
+    for bad in ("encoder.stem0.1.op.0.weight", "aspp.aspp1_bn.op.0.weight",
+                "encoder.cells.0.preprocess.op.2.weight"):
+        assert bad not in sd, bad
+    abns = [n for n, mod in m.named_modules() if isinstance(mod, ABN)]
+    assert len(abns) == 3 + 12 * 2 + 3 * 12 + 6, len(abns)  # 3 dil convs per cell
+    for n in abns:
+        assert n + ".running_mean" in sd and n + ".num_batches_tracked" not in sd, n
+    assert m.aspp.aspp3_bn.eps == ASPP_MOMENTUM and m.aspp.bn2.eps == ASPP_MOMENTUM
+    assert m.encoder.stem1[1].eps == 1e-5
+    assert m.encoder.cells[0]._ops[0].op[2].eps == 1e-5
+    assert isinstance(m.decoder.bn1, NaiveBN)
+    rows = tf_rows(TF_HNASNET["operations"], TF_HNASNET["hiddenstate_indices"])
+    sd = build(make_arch(TF_HNASNET["backbone"], rows, F=4, decoder=False, classes=7,
+                         bn="abn")).state_dict()
+    _expect(sd, "encoder.cells.0._ops.0.op.0.weight", [4, 4, 5, 5])  # dense atrous
+    _expect(sd, "encoder.cells.0._ops.0.op.1.running_var", [4])
+    abn = ABN(3).eval()
+    x = torch.tensor([-2.0, 0.5, -0.0]).reshape(1, 3, 1, 1)
+    with torch.no_grad():
+        y = abn(x).flatten().tolist()
+    s = (1 + 1e-5) ** -0.5
+    assert abs(y[0] - (-0.02 * s)) < 1e-7 and abs(y[1] - 0.5 * s) < 1e-7 and y[2] == 0, y
+
+
 def test_binding():
     """Row k's op acts on row k's edge: swapping the order of a node's two
     rows (and their modules) must not change the output."""
@@ -429,6 +562,7 @@ def main(argv):
             print("F=%d: %d parameters" % (F_, n))
         return 0
     test_names()
+    test_abn()
     test_binding()
     test_skip_rule()
     test_shapes()

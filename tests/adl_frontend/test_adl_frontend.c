@@ -602,8 +602,9 @@ static void test_npy_errors(Arena *a)
     Diag d;
     diag_init(&d);
     CHECK(!read_npy_bytes(a, file, &o, &x, &d));
-    CHECK_STR(check_diag_text(a, &d), arena_printf(a, "%s: error: element 1 (18446744073709551615) is "
-                                             "too large\n", file));
+    CHECK_STR(check_diag_text(a, &d),
+              arena_printf(a, "%s: error: element 1 (18446744073709551615) is too large\n",
+                           file));
     diag_free(&d);
     diag_init(&d);
     CHECK(!fe_npy_read_ints(a, tmp_path(a, "does-not-exist.npy"), &x, &d) && d.nerr == 1);

@@ -3,7 +3,8 @@
  * kernel variant: generic / pointwise / depthwise / channel-multiplier
  * convolution with stride 2, dilation 2, groups and asymmetric padding;
  * max and avg pooling (count_include_pad 0 and 1, asymmetric pads,
- * non-square windows); batchnorm with and without affine params; relu, add,
+ * non-square windows); batchnorm with and without affine params; relu,
+ * leaky_relu (slopes 0.01, -0.5, 0, 1e-45, in place and not), add,
  * zero, crop, concat of 3 to 5 operands, gavgpool, linear on rank 2 and
  * rank 4 inputs; bilinear resize up, down, non-integer, from 1x1 and with
  * shared tap tables, both align_corners; an ASPP head whose dilation 18
@@ -264,6 +265,30 @@ static Graph *build_aspp(Arena *ar)
     return g;
 }
 
+static ValueId leaky(Graph *g, ValueId x, float slope)
+{
+    Attrs a = {.leaky = {slope}};
+    return NODE(g, OP_LEAKY_RELU, &a, x);
+}
+
+/* InPlaceABN's activation and other slopes, over a batchnorm (its only
+ * reader: the planner may run it in place) and over the input, read by
+ * three nodes. Only ops whose kernels equal runtime/ref bit for bit, so
+ * the emitted C must equal the interpreter exactly: x [2,3,5,7] ->
+ * [2,12,5,7]. The slope 1e-45 (a denormal) checks the literal. */
+static Graph *build_leaky(Arena *ar)
+{
+    rng = 0x1eafull;
+    Graph *g = ir_graph_new(ar, "leaky");
+    ValueId x = ir_graph_add_input(g, shape4(2, 3, 5, 7), "x");
+    ValueId abn = leaky(g, bnorm(g, x, "stem0.1", true, 1e-5f), 0.01f);
+    ir_value_set_name(g, abn, "encoder.stem0");
+    ValueId neg = leaky(g, x, -0.5f), zero = leaky(g, x, 0.0f);
+    ValueId tiny = leaky(g, NODE(g, OP_ADD, NULL, x, neg), 1e-45f);
+    ir_graph_add_output(g, NODE(g, OP_CONCAT, NULL, abn, neg, zero, tiny));
+    return g;
+}
+
 /* ---- checks on the emitted text ---- */
 
 static void need(const char *text, const char *s, int *failures)
@@ -390,6 +415,19 @@ static void text_aspp(const Graph *g, const char *text, int *failures)
     check_arrays(g, text, failures, false); /* BN var and gamma are folded */
 }
 
+static void text_leaky(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    if (count(text, "static void nasc_rt_leaky_relu(") != 1) {
+        fprintf(stderr, "emitted C must define nasc_rt_leaky_relu once\n");
+        (*failures)++;
+    }
+    need(text, ", 0.00999999978f, ", failures);
+    need(text, ", -0.5f, ", failures);
+    need(text, ", 0.0f, ", failures);
+    need(text, ", 1.40129846e-45f, ", failures);
+}
+
 const Case cases[] = {
     {"mixed", "genotype: test\nweights: seeded random", build_mixed, false, false, true,
      text_mixed},
@@ -401,6 +439,7 @@ const Case cases[] = {
     {"unread", NULL, build_unread, false, true, false, text_unread},
     {"resize", NULL, build_resize, false, true, true, text_resize},
     {"aspp", NULL, build_aspp, false, false, false, text_aspp},
+    {"leaky", NULL, build_leaky, false, true, true, text_leaky},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 

@@ -206,6 +206,19 @@ static void run_relu(const Case *c)
     free(x), free(y), free(got);
 }
 
+static void run_leaky_relu(const Case *c)
+{
+    int64_t n = numel4(c);
+    float *x = load(c, "x", n), *y = load(c, "y", n), *got = tu_poisoned(n);
+    rt_ref_leaky_relu(n, x, (float)getf(c, "slope", 0), got);
+    check(c, "rt_ref_leaky_relu", got, y, n);
+    if (memcmp(got, y, (size_t)n * sizeof *y)) { /* one product per element: exact */
+        fprintf(stderr, "FAIL %s: rt_ref_leaky_relu differs from torch in some bit\n", c->name);
+        tu_failures++;
+    }
+    free(x), free(y), free(got);
+}
+
 static void run_add(const Case *c)
 {
     int64_t n = numel4(c);
@@ -327,7 +340,7 @@ static const struct {
 } runners[] = {
     {"conv2d", run_conv2d}, {"maxpool2d", run_maxpool2d}, {"avgpool2d", run_avgpool2d},
     {"gavgpool", run_gavgpool}, {"batchnorm", run_batchnorm}, {"linear", run_linear},
-    {"relu", run_relu}, {"add", run_add}, {"concat", run_concat}, {"crop", run_crop},
+    {"relu", run_relu}, {"leaky_relu", run_leaky_relu}, {"add", run_add}, {"concat", run_concat}, {"crop", run_crop},
     {"zero", run_zero}, {"resize_bilinear", run_resize_bilinear},
     {"resize_taps", run_resize_taps},
 };

@@ -1,4 +1,4 @@
-/* test_simple_ops.c — pooling, batch norm, linear, relu, add and the shape
+/* test_simple_ops.c — pooling, batch norm, linear, relu, leaky_relu, add and the shape
  * ops against oracles written differently from runtime/ref.
  *
  * Pooling oracles work on an explicitly padded copy of x: -inf borders for
@@ -150,6 +150,32 @@ static void test_relu_add(void)
     free(a), free(b), free(want), free(got);
 }
 
+/* leaky_relu by its definition, with the edge cases spelled out: -0 stays
+ * -0 (not +0: the product, as torch), NaN stays NaN, a slope > 1 and < 0. */
+static void test_leaky_relu(void)
+{
+    int64_t n = 101;
+    float *a = tu_random(n), *want = tu_alloc(n), *got = tu_poisoned(n);
+    static const float slopes[] = {0.01f, 0.0f, -0.5f, 3.0f};
+    for (int s = 0; s < 4; s++) {
+        for (int64_t i = 0; i < n; i++)
+            want[i] = a[i] < 0.0f ? a[i] * slopes[s] : a[i];
+        rt_ref_leaky_relu(n, a, slopes[s], got);
+        tu_check("leaky_relu", got, want, n);
+    }
+    float x[4] = {-0.0f, NAN, -INFINITY, 2.0f}, y[4];
+    rt_ref_leaky_relu(4, x, 0.01f, y);
+    if (!(y[0] == 0.0f && signbit(y[0]) && isnan(y[1]) && y[2] == -INFINITY && y[3] == 2.0f)) {
+        fprintf(stderr, "FAIL leaky_relu specials: %g %g %g %g\n", y[0], y[1], y[2], y[3]);
+        tu_failures++;
+    }
+    for (int64_t i = 0; i < n; i++)
+        want[i] = a[i] < 0.0f ? a[i] * 0.01f : a[i];
+    rt_ref_leaky_relu(n, a, 0.01f, a); /* documented: y may alias x */
+    tu_check("leaky_relu in place", a, want, n);
+    free(a), free(want), free(got);
+}
+
 static void test_shape_ops(void)
 {
     /* concat of [2,2,3,4], [2,3,3,4], [2,1,3,4] -> [2,6,3,4] */
@@ -191,6 +217,7 @@ int main(void)
     test_pools();
     test_gavgpool_bn_linear();
     test_relu_add();
+    test_leaky_relu();
     test_shape_ops();
     if (tu_failures) {
         fprintf(stderr, "%d failure(s)\n", tu_failures);

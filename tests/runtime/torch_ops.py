@@ -139,6 +139,13 @@ def other_cases(w):
                bias=bias)
     x = torch.randn(2, 3, 5, 5)
     w.case("relu", "relu", {"x": x, "y": F.relu(x)}, x=ints(x.shape))
+    # InPlaceABN's activation (slope 0.01) and other slopes; exact zeros
+    # and negative zeros in x, whose sign torch keeps.
+    x = torch.randn(2, 3, 5, 5)
+    x[0, 0, 0, :3] = torch.tensor([0.0, -0.0, -1e-30])
+    for slope in ("0.01", "0.2", "-0.5", "0"):
+        w.case("leaky_relu", "leaky_relu_%s" % slope.replace("-", "m"),
+               {"x": x, "y": F.leaky_relu(x, float(slope))}, x=ints(x.shape), slope=slope)
     a, b = torch.randn(2, 3, 5, 5), torch.randn(2, 3, 5, 5)
     w.case("add", "add", {"a": a, "b": b, "y": a + b}, x=ints(a.shape))
     xs = [torch.randn(2, c, 4, 5) for c in (3, 1, 4)]
