@@ -340,8 +340,9 @@ static const struct {
 } runners[] = {
     {"conv2d", run_conv2d}, {"maxpool2d", run_maxpool2d}, {"avgpool2d", run_avgpool2d},
     {"gavgpool", run_gavgpool}, {"batchnorm", run_batchnorm}, {"linear", run_linear},
-    {"relu", run_relu}, {"leaky_relu", run_leaky_relu}, {"add", run_add}, {"concat", run_concat}, {"crop", run_crop},
-    {"zero", run_zero}, {"resize_bilinear", run_resize_bilinear},
+    {"relu", run_relu}, {"leaky_relu", run_leaky_relu}, {"add", run_add},
+    {"concat", run_concat}, {"crop", run_crop}, {"zero", run_zero},
+    {"resize_bilinear", run_resize_bilinear},
     {"resize_taps", run_resize_taps},
 };
 
