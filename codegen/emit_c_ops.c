@@ -64,6 +64,24 @@ static bool emitc_param(CgCtx *c, const Node *n)
     return true;
 }
 
+/* The specialised depthwise kernel of node n (square 3x3 or 5x5 filter,
+ * stride 1 or 2 and dilation 1 or 2, each the same along both axes: every
+ * DARTS sep_conv and dil_conv), else the generic CK_DWCONV2D. */
+static const char *const dw_name[8] = {"dw3s1d1", "dw3s1d2", "dw3s2d1", "dw3s2d2",
+                                       "dw5s1d1", "dw5s1d2", "dw5s2d1", "dw5s2d2"};
+_Static_assert(CK_DW5S2D2 - CK_DW3S1D1 == 7, "dw_name follows the CK_DW* order");
+
+static CgKernel dw_kernel(CgCtx *c, const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    long long k = dim(c, n->in[1], 2);
+    int s = a->stride[0], d = a->dilation[0];
+    if (k != dim(c, n->in[1], 3) || (k != 3 && k != 5) || s != a->stride[1] ||
+        (s != 1 && s != 2) || d != a->dilation[1] || (d != 1 && d != 2))
+        return CK_DWCONV2D;
+    return (CgKernel)(CK_DW3S1D1 + (k == 5) * 4 + (s == 2) * 2 + (d == 2));
+}
+
 /* conv2d: a pointwise or depthwise kernel when the geometry allows, else
  * the generic one. x [N,C,H,W], w [OC,C/g,KH,KW], optional b [OC]. */
 static bool emitc_conv2d(CgCtx *c, const Node *n)
@@ -82,7 +100,8 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
         return true;
     }
     bool depthwise = a->groups == ch && oc == ch;
-    cg_use_kernel(c, depthwise ? CK_DWCONV2D : CK_CONV2D);
+    CgKernel dw = depthwise ? dw_kernel(c, n) : CK_DWCONV2D;
+    cg_use_kernel(c, depthwise ? dw : CK_CONV2D);
     cg_buf_printf(&c->body,
                   "    {\n"
                   "        static const nasc_rt_conv_p p = {\n"
@@ -95,7 +114,8 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
                   dim(c, w, 2), dim(c, w, 3), a->stride[0], a->stride[1], a->pad[0], a->pad[1],
                   a->dilation[0], a->dilation[1], a->groups);
     cg_buf_printf(&c->body, "        nasc_rt_%s(%s, %s, %s, %s, &p);\n    }\n",
-                  depthwise ? "dwconv2d" : "conv2d", xs, wv, bs, ys);
+                  !depthwise ? "conv2d" : dw == CK_DWCONV2D ? "dwconv2d" : dw_name[dw - CK_DW3S1D1],
+                  xs, wv, bs, ys);
     return true;
 }
 

@@ -33,8 +33,18 @@ typedef enum CgKernel {
     CK_POOL_P,       /* struct nasc_rt_pool_p */
     CK_CONV_PLANE,   /* one input plane * one KHxKW filter into one output plane */
     CK_CONV2D,       /* generic: stride, pad, dilation, groups */
+    CK_PW_TILES,     /* register-blocked tiles of the pointwise kernel */
     CK_CONV2D_1X1,   /* pointwise, stride 1, no pad, groups 1 */
-    CK_DWCONV2D,     /* depthwise: groups == c == oc */
+    CK_DWCONV2D,     /* depthwise: groups == c == oc, any geometry */
+    CK_DW_EDGE,      /* helper: border outputs of the specialised depthwise */
+    CK_DW3S1D1,      /* depthwise KxK, stride S, dilation D along both axes; */
+    CK_DW3S1D2,      /*   the order of these eight is (K == 5, S == 2, D == 2) */
+    CK_DW3S2D1,      /*   read as a binary number: CK_DW3S1D1 + index */
+    CK_DW3S2D2,
+    CK_DW5S1D1,
+    CK_DW5S1D2,
+    CK_DW5S2D1,
+    CK_DW5S2D2,
     CK_BATCHNORM,
     CK_RELU,
     CK_LEAKY_RELU,

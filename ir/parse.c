@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,6 +177,13 @@ static bool parse_float(Parser *p, float *out)
     double v = n ? strtod(buf, &end) : 0;
     if (n == 0 || *end || errno) {
         fail(p, "expected a number, found %s", next_tok(p));
+        return false;
+    }
+    /* 1e205 parsed, turned into inf (the cast is even undefined in C) and
+     * printed as "inf", which no reader takes back (found by fuzzing):
+     * attributes are finite f32 values */
+    if (v > FLT_MAX || v < -FLT_MAX) {
+        fail(p, "number '%s' is out of range for f32", buf);
         return false;
     }
     p->pos += n;

@@ -8,7 +8,9 @@
  * zero, crop, concat of 3 to 5 operands, gavgpool, linear on rank 2 and
  * rank 4 inputs; bilinear resize up, down, non-integer, from 1x1 and with
  * shared tap tables, both align_corners; an ASPP head whose dilation 18
- * exceeds its 5x5 map; an output that is the input itself; colliding and
+ * exceeds its 5x5 map; the fast kernels' edge cases (pointwise tiles that
+ * overlap or do not fit, every specialised depthwise kernel, borders wider
+ * than the interior, 1x1 maps); an output that is the input itself; colliding and
  * hostile names; float literals that must round-trip exactly.
  */
 #include "tests/codegen/cases.h"
@@ -289,6 +291,47 @@ static Graph *build_leaky(Arena *ar)
     return g;
 }
 
+/* The fast kernels' edge cases: x [2,8,9,37] (9*37 = 333 positions, not a
+ * multiple of the 32-wide pointwise tile, so its last tile overlaps).
+ * Pointwise 8 -> 13 (two 6-channel tiles and one left-over row), 13 -> 7
+ * and 52 -> 9 on 5x19 (95 positions); 8 -> 6 on a 1x1 map (narrower than a
+ * tile). Depthwise, every specialisation (3x3 and 5x5, stride 1 and 2,
+ * dilation 1 and 2) with and without bias and with asymmetric pads; the
+ * 5x5 dilation-2 windows leave one interior row of 9 (borders larger than
+ * the interior); 3x3 and 5x5 dilation-2 ones on a 1x1 map, whose every
+ * output is border. Output [2,126,9,37]: maps of other sizes are resized
+ * to 9x37, so each wrong pixel still shows. */
+static Graph *build_kernels(Arena *ar)
+{
+    rng = 0xfa57ull;
+    Graph *g = ir_graph_new(ar, "kernels");
+    ValueId x = ir_graph_add_input(g, shape4(2, 8, 9, 37), "x");
+    Attrs pw = conv_a(1, 1, 0, 0, 0, 0, 1, 1, 1);
+    ValueId t = conv(g, x, "pw1", 13, 1, 1, pw, true);
+    ValueId s1[4] = {
+        conv(g, t, "dw3d1", 13, 3, 3, conv_a(1, 1, 0, 1, 2, 1, 1, 1, 13), true),
+        conv(g, t, "dw3d2", 13, 3, 3, conv_a(1, 1, 2, 2, 2, 2, 2, 2, 13), false),
+        conv(g, t, "dw5d1", 13, 5, 5, conv_a(1, 1, 2, 2, 2, 2, 1, 1, 13), true),
+        conv(g, t, "dw5d2", 13, 5, 5, conv_a(1, 1, 4, 4, 4, 4, 2, 2, 13), true)};
+    ValueId s2[4] = {
+        conv(g, t, "dw3s2d1", 13, 3, 3, conv_a(2, 2, 1, 0, 1, 2, 1, 1, 13), false),
+        conv(g, t, "dw3s2d2", 13, 3, 3, conv_a(2, 2, 2, 2, 2, 2, 2, 2, 13), true),
+        conv(g, t, "dw5s2d1", 13, 5, 5, conv_a(2, 2, 2, 2, 2, 2, 1, 1, 13), true),
+        conv(g, t, "dw5s2d2", 13, 5, 5, conv_a(2, 2, 4, 4, 4, 4, 2, 2, 13), false)};
+    ValueId c1 = NODE(g, OP_CONCAT, NULL, s1[0], s1[1], s1[2], s1[3]); /* [2,52,9,37] */
+    ValueId c2 = NODE(g, OP_CONCAT, NULL, s2[0], s2[1], s2[2], s2[3]); /* [2,52,5,19] */
+    ValueId p1 = conv(g, c1, "pw2", 7, 1, 1, pw, true);
+    ValueId p2 = conv(g, c2, "pw3", 9, 1, 1, pw, false);
+    ValueId one = gap(g, x); /* [2,8,1,1] */
+    one = conv(g, one, "dw1x1a", 8, 3, 3, conv_a(1, 1, 2, 2, 2, 2, 2, 2, 8), true);
+    one = conv(g, one, "dw1x1b", 8, 5, 5, conv_a(1, 1, 4, 4, 4, 4, 2, 2, 8), true);
+    one = conv(g, one, "pw4", 6, 1, 1, pw, true);
+    ValueId y = NODE(g, OP_CONCAT, NULL, c1, p1, resize(g, c2, 9, 37, 0), resize(g, p2, 9, 37, 0),
+                     resize(g, one, 9, 37, 0));
+    ir_graph_add_output(g, y);
+    return g;
+}
+
 /* ---- checks on the emitted text ---- */
 
 static void need(const char *text, const char *s, int *failures)
@@ -335,7 +378,7 @@ static void check_arrays(const Graph *g, const char *text, int *failures, bool a
 static void text_mixed(const Graph *g, const char *text, int *failures)
 {
     static const char *const want[] = {
-        "nasc_rt_conv2d(", "nasc_rt_conv2d_1x1(", "nasc_rt_dwconv2d(", "nasc_rt_maxpool2d(",
+        "nasc_rt_conv2d(", "nasc_rt_conv2d_1x1(", "nasc_rt_dw3s1d2(", "nasc_rt_maxpool2d(",
         "nasc_rt_avgpool2d(", "nasc_rt_gavgpool(", "nasc_rt_batchnorm(", "nasc_rt_relu(",
         "nasc_rt_add(", "nasc_rt_copy_channels(", "nasc_rt_crop(", "nasc_rt_zero(",
         "nasc_rt_linear(", "static const float bn_stem_bn_scale[6]", " * var: stem.bn.running_var",
@@ -428,6 +471,22 @@ static void text_leaky(const Graph *g, const char *text, int *failures)
     need(text, ", 1.40129846e-45f, ", failures);
 }
 
+/* Every depthwise conv of the case runs a specialised kernel. */
+static void text_kernels(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    static const char *const want[] = {"nasc_rt_dw3s1d1(", "nasc_rt_dw3s1d2(", "nasc_rt_dw3s2d1(",
+                                       "nasc_rt_dw3s2d2(", "nasc_rt_dw5s1d1(", "nasc_rt_dw5s1d2(",
+                                       "nasc_rt_dw5s2d1(", "nasc_rt_dw5s2d2(",
+                                       "nasc_rt_conv2d_1x1(", "nasc_rt_pw_tile("};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        need(text, want[i], failures);
+    if (strstr(text, "nasc_rt_dwconv2d(")) {
+        fprintf(stderr, "kernels: a depthwise conv fell back to the generic kernel\n");
+        (*failures)++;
+    }
+}
+
 const Case cases[] = {
     {"mixed", "genotype: test\nweights: seeded random", build_mixed, false, false, true,
      text_mixed},
@@ -440,6 +499,7 @@ const Case cases[] = {
     {"resize", NULL, build_resize, false, true, true, text_resize},
     {"aspp", NULL, build_aspp, false, false, false, text_aspp},
     {"leaky", NULL, build_leaky, false, true, true, text_leaky},
+    {"kernels", NULL, build_kernels, false, false, true, text_kernels},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 

@@ -76,8 +76,7 @@ def adl_case(rng):
             "path": path, "cell": cell, "F": rng.choice([4, 8]), "B": 5,
             "classes": rng.randint(2, 6), "input": [rng.randint(33, 70), rng.randint(33, 70)],
             "aspp_rates": sorted(rng.sample(range(1, 13), 3)), "decoder": rng.random() < 0.7,
-            # "abn" (InPlaceABN) does not lower yet; add it here once it does
-            "bn": "bn"}
+            "bn": rng.choice(["bn", "abn"])}
     return "arch.json", json.dumps(arch, indent=1) + "\n", []
 
 
@@ -85,9 +84,9 @@ def describe(name, text, opts):
     if name != "arch.json":
         return "darts " + " ".join(opts)
     a = json.loads(text)
-    return "adl F=%d %dx%d path=%s%s" % (a["F"], a["input"][0], a["input"][1],
-                                        "".join(map(str, a["path"])),
-                                        " decoder" if a["decoder"] else "")
+    return "adl F=%d %dx%d path=%s %s%s" % (a["F"], a["input"][0], a["input"][1],
+                                           "".join(map(str, a["path"])), a["bn"],
+                                           " decoder" if a["decoder"] else "")
 
 
 def run(cmd, **kw):
