@@ -14,7 +14,7 @@ echo "== nasc compile (seeded weights: this demo ships no trained checkpoint) ==
 time "$NASC" compile examples/genotypes/darts_v2.json --name net -o "$OUT/net.c"
 ls -l "$OUT/net.c" "$OUT/net.h"
 echo "== cc (the generated net.c needs no library, not even libm) =="
-time cc -O2 -std=c11 -I"$OUT" examples/demo/main.c "$OUT/net.c" -o "$OUT/demo"
+time cc -O3 -march=native -std=c11 -I"$OUT" examples/demo/main.c "$OUT/net.c" -o "$OUT/demo"
 echo "== run =="
 "$OUT/demo" examples/demo/airplane.ppm
 echo "(untrained, seeded weights: the classes are not meaningful; pass --weights W.safetensors"
