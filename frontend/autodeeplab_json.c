@@ -278,21 +278,6 @@ bool fe_adl_parse_json(Arena *a, const char *file, const char *text, size_t len,
 
 /* ---- writer ---- */
 
-static void put_json_string(FeBuf *b, const char *s)
-{
-    fe_buf_putn(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fe_buf_printf(b, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fe_buf_printf(b, "\\u%04x", c);
-        else
-            fe_buf_putn(b, (const char *)&c, 1);
-    }
-    fe_buf_putn(b, "\"", 1);
-}
-
 char *fe_adl_to_json(Arena *a, const AdlArch *arch)
 {
     FeBuf b;
@@ -301,7 +286,7 @@ char *fe_adl_to_json(Arena *a, const AdlArch *arch)
                     "  \"space\": \"autodeeplab\",\n");
     if (arch->name) {
         fe_buf_puts(&b, "  \"name\": ");
-        put_json_string(&b, arch->name);
+        fe_buf_json_string(&b, arch->name);
         fe_buf_puts(&b, ",\n");
     }
     fe_buf_puts(&b, "  \"path\": [");
@@ -311,7 +296,7 @@ char *fe_adl_to_json(Arena *a, const AdlArch *arch)
     for (int k = 0; k < arch->nrows && k < ADL_ROWS; k++) {
         fe_buf_printf(&b, "%s\n    [%d, ", k ? "," : "", arch->rows[k].edge);
         if (arch->rows[k].op)
-            put_json_string(&b, arch->rows[k].op);
+            fe_buf_json_string(&b, arch->rows[k].op);
         else
             fe_buf_puts(&b, "null");
         fe_buf_puts(&b, "]");

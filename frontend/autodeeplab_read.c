@@ -117,24 +117,6 @@ static bool path_from_npy(Arena *a, const char *file, const char *text, size_t l
     return true;
 }
 
-bool fe_adl_read_path(Arena *a, const char *file, AdlArch *out, Diag *d)
-{
-    size_t len = 0;
-    char *text = fe_read_file(a, file, &len, d);
-    if (!text)
-        return false;
-    file = arena_strdup(a, file);
-    if (is_npy(text, len))
-        return path_from_npy(a, file, text, len, out, d);
-    FeJson j;
-    cJSON *root = fe_json_parse(&j, a, file, text, len, d);
-    if (!root)
-        return false;
-    bool ok = fe_adl_json_path(&j, root, fe_json_root(&j), out);
-    cJSON_Delete(root);
-    return ok;
-}
-
 static bool cell_from_npy(Arena *a, const char *file, const char *text, size_t len,
                           AdlArch *out, Diag *d)
 {
@@ -177,7 +159,14 @@ static bool cell_from_npy(Arena *a, const char *file, const char *text, size_t l
     return ok;
 }
 
-bool fe_adl_read_cell(Arena *a, const char *file, AdlArch *out, Diag *d)
+/* A path or cell file: NumPy (by its magic bytes, whatever the name) or a
+ * JSON list. */
+typedef bool NpyForm(Arena *a, const char *file, const char *text, size_t len, AdlArch *out,
+                     Diag *d);
+typedef bool JsonForm(FeJson *j, const cJSON *v, size_t off, AdlArch *out);
+
+static bool read_npy_or_json(Arena *a, const char *file, AdlArch *out, Diag *d, NpyForm *npy,
+                             JsonForm *json)
 {
     size_t len = 0;
     char *text = fe_read_file(a, file, &len, d);
@@ -185,14 +174,24 @@ bool fe_adl_read_cell(Arena *a, const char *file, AdlArch *out, Diag *d)
         return false;
     file = arena_strdup(a, file);
     if (is_npy(text, len))
-        return cell_from_npy(a, file, text, len, out, d);
+        return npy(a, file, text, len, out, d);
     FeJson j;
     cJSON *root = fe_json_parse(&j, a, file, text, len, d);
     if (!root)
         return false;
-    bool ok = fe_adl_json_cell(&j, root, fe_json_root(&j), out);
+    bool ok = json(&j, root, fe_json_root(&j), out);
     cJSON_Delete(root);
     return ok;
+}
+
+bool fe_adl_read_path(Arena *a, const char *file, AdlArch *out, Diag *d)
+{
+    return read_npy_or_json(a, file, out, d, path_from_npy, fe_adl_json_path);
+}
+
+bool fe_adl_read_cell(Arena *a, const char *file, AdlArch *out, Diag *d)
+{
+    return read_npy_or_json(a, file, out, d, cell_from_npy, fe_adl_json_cell);
 }
 
 /* ---- TF hnasnet descriptions ---- */

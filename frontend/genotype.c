@@ -65,6 +65,21 @@ void fe_buf_printf(FeBuf *b, const char *fmt, ...)
     fe_buf_putn(b, big, (size_t)n);
 }
 
+void fe_buf_json_string(FeBuf *b, const char *s)
+{
+    fe_buf_putn(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fe_buf_printf(b, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            fe_buf_printf(b, "\\u%04x", c);
+        else
+            fe_buf_putn(b, (const char *)&c, 1);
+    }
+    fe_buf_putn(b, "\"", 1);
+}
+
 char *fe_buf_str(FeBuf *b)
 {
     return b->p;

@@ -19,6 +19,8 @@ void fe_buf_init(FeBuf *b, Arena *a);
 void fe_buf_putn(FeBuf *b, const char *s, size_t n);
 void fe_buf_puts(FeBuf *b, const char *s);
 void fe_buf_printf(FeBuf *b, const char *fmt, ...) NASC_PRINTF(2, 3);
+/* s as a JSON string literal, quotes and escapes included. */
+void fe_buf_json_string(FeBuf *b, const char *s);
 /* The NUL-terminated contents (arena memory, valid after more puts too). */
 char *fe_buf_str(FeBuf *b);
 

@@ -181,27 +181,12 @@ bool fe_parse_genotype_json(Arena *a, const char *file, const char *text, size_t
 
 /* ---- writer ---- */
 
-static void put_json_string(FeBuf *b, const char *s)
-{
-    fe_buf_putn(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fe_buf_printf(b, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fe_buf_printf(b, "\\u%04x", c);
-        else
-            fe_buf_putn(b, (const char *)&c, 1);
-    }
-    fe_buf_putn(b, "\"", 1);
-}
-
 static void put_cell(FeBuf *b, const GenoCell *c, const char *name)
 {
     fe_buf_printf(b, "  \"%s\": {\n    \"edges\": [", name);
     for (int i = 0; i < c->nedge; i++) {
         fe_buf_puts(b, i ? ",\n      [" : "\n      [");
-        put_json_string(b, c->edges[i].op);
+        fe_buf_json_string(b, c->edges[i].op);
         fe_buf_printf(b, ", %d]", c->edges[i].input);
     }
     fe_buf_puts(b, c->nedge ? "\n    ],\n    \"concat\": [" : "],\n    \"concat\": [");
@@ -217,7 +202,7 @@ char *fe_genotype_to_json(Arena *a, const Genotype *g)
     fe_buf_puts(&b, "{\n  \"format\": \"nasc-genotype\",\n  \"version\": 1,\n");
     if (g->name) {
         fe_buf_puts(&b, "  \"name\": ");
-        put_json_string(&b, g->name);
+        fe_buf_json_string(&b, g->name);
         fe_buf_puts(&b, ",\n");
     }
     fe_buf_puts(&b, "  \"space\": \"darts\",\n");

@@ -53,6 +53,9 @@ bool cli_is_adl(Arena *a, const NetArgs *na, Diag *d);
 /* A fixed pseudo-random input, near-normal with variance 1: the default input of `run` and
  * the calibration input of seeded weights. */
 void cli_seeded_input(float *x, int64_t n);
+/* Seeded weights (fe_init_weights), then every BatchNorm's statistics
+ * calibrated on cli_seeded_input, so seeded nets keep a sane scale. */
+bool cli_init_weights(Graph *g, uint64_t seed, Diag *d);
 /* Describes where the weights came from, for banners and reports. */
 const char *cli_weights_note(Arena *a, const NetArgs *na);
 

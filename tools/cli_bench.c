@@ -270,21 +270,6 @@ static bool add_file(CandList *l, const NetArgs *na, const char *path, bool scan
 
 /* ---- one candidate ---- */
 
-static bool seeded_weights(Graph *g, uint64_t seed, Diag *d)
-{
-    fe_init_weights(g, seed);
-    int64_t n = shape_numel(&g->vals[g->inputs[0]].shape);
-    float *x = malloc((size_t)n * sizeof *x);
-    if (!x) {
-        diag_error(d, loc_file(NULL), "out of memory");
-        return false;
-    }
-    cli_seeded_input(x, n);
-    bool ok = rt_interp_calibrate_bn(g, x, d);
-    free(x);
-    return ok;
-}
-
 static Graph *build(Arena *a, const NetArgs *na, const SafeTensors *st, const Cand *c, Diag *d)
 {
     if (c->path) {
@@ -299,7 +284,7 @@ static Graph *build(Arena *a, const NetArgs *na, const SafeTensors *st, const Ca
     if (st)
         return fe_bind_weights(g, st, na->cfg.auxiliary ? "auxiliary_head." : NULL, d) ? g
                                                                                       : NULL;
-    return seeded_weights(g, na->seed, d) ? g : NULL;
+    return cli_init_weights(g, na->seed, d) ? g : NULL;
 }
 
 /* --check: the JIT output against the interpreter on the seeded input. */

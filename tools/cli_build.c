@@ -26,8 +26,7 @@ void cli_seeded_input(float *x, int64_t n)
     }
 }
 
-/* Seeded weights, then BN statistics calibrated on the seeded input. */
-static bool init_weights(Graph *g, uint64_t seed, Diag *d)
+bool cli_init_weights(Graph *g, uint64_t seed, Diag *d)
 {
     fe_init_weights(g, seed);
     int64_t n = shape_numel(&g->vals[g->inputs[0]].shape);
@@ -45,7 +44,7 @@ static bool init_weights(Graph *g, uint64_t seed, Diag *d)
 static bool bind_weights(Arena *a, Graph *g, const NetArgs *na, Diag *d)
 {
     if (!na->weights)
-        return init_weights(g, na->seed, d);
+        return cli_init_weights(g, na->seed, d);
     SafeTensors st;
     if (!fe_safetensors_load(a, na->weights, &st, d))
         return false;
