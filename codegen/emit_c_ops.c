@@ -254,14 +254,32 @@ static bool emit_pool(CgCtx *c, const Node *n, CgKernel k, const char *fn)
     return true;
 }
 
+/* The specialised pooling kernel of node n (3x3 window, stride 1 or 2 the
+ * same along both axes: every DARTS max_pool_3x3 and avg_pool_3x3), else
+ * the generic one. Pads and count_include_pad are any: the border helpers
+ * handle them as the generic kernels do. */
+static const char *const pool3_name[4] = {"maxpool3s1", "maxpool3s2", "avgpool3s1",
+                                          "avgpool3s2"};
+_Static_assert(CK_AVGPOOL3S2 - CK_MAXPOOL3S1 == 3, "pool3_name follows the CK_*POOL3* order");
+
+static bool emit_pool3(CgCtx *c, const Node *n, CgKernel generic, const char *fn)
+{
+    const Pool2dAttrs *a = &n->attrs.pool;
+    int s = a->stride[0];
+    if (a->kernel[0] != 3 || a->kernel[1] != 3 || s != a->stride[1] || (s != 1 && s != 2))
+        return emit_pool(c, n, generic, fn);
+    CgKernel k = (CgKernel)(CK_MAXPOOL3S1 + (generic == CK_AVGPOOL2D) * 2 + (s == 2));
+    return emit_pool(c, n, k, pool3_name[k - CK_MAXPOOL3S1]);
+}
+
 static bool emitc_maxpool2d(CgCtx *c, const Node *n)
 {
-    return emit_pool(c, n, CK_MAXPOOL2D, "maxpool2d");
+    return emit_pool3(c, n, CK_MAXPOOL2D, "maxpool2d");
 }
 
 static bool emitc_avgpool2d(CgCtx *c, const Node *n)
 {
-    return emit_pool(c, n, CK_AVGPOOL2D, "avgpool2d");
+    return emit_pool3(c, n, CK_AVGPOOL2D, "avgpool2d");
 }
 
 static bool emitc_gavgpool(CgCtx *c, const Node *n)

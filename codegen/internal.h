@@ -51,6 +51,12 @@ typedef enum CgKernel {
     CK_ADD,
     CK_MAXPOOL2D,
     CK_AVGPOOL2D,
+    CK_MAX_AT,       /* helpers: border outputs of the specialised pooling */
+    CK_AVG_AT,
+    CK_MAXPOOL3S1,   /* 3x3 pooling, stride S along both axes: max s1, s2, */
+    CK_MAXPOOL3S2,   /*   then avg s1, s2 (CK_MAXPOOL3S1 + (avg) * 2 + (S == 2)) */
+    CK_AVGPOOL3S1,
+    CK_AVGPOOL3S2,
     CK_GAVGPOOL,
     CK_COPY_CHANNELS, /* concat: one operand into its channel slice */
     CK_CROP,

@@ -10,7 +10,9 @@
  * shared tap tables, both align_corners; an ASPP head whose dilation 18
  * exceeds its 5x5 map; the fast kernels' edge cases (pointwise tiles that
  * overlap or do not fit, every specialised depthwise kernel, borders wider
- * than the interior, 1x1 maps); an output that is the input itself; colliding and
+ * than the interior, 1x1 maps; every specialised 3x3 pooling kernel on odd,
+ * even, 2x2 and 1x1 maps with symmetric and asymmetric pads, compared
+ * exactly); an output that is the input itself; colliding and
  * hostile names; float literals that must round-trip exactly.
  */
 #include "tests/codegen/cases.h"
@@ -332,6 +334,51 @@ static Graph *build_kernels(Arena *ar)
     return g;
 }
 
+/* The specialised 3x3 pooling kernels (stride 1 and 2; max, avg with and
+ * without count_include_pad; DARTS' pad 1 and asymmetric pads) on odd,
+ * even, mixed, 2x2 and 1x1 maps (the last two all border): max is exact and
+ * avg keeps the generic order and divisor, so the emitted C must equal the
+ * interpreter exactly. x [2,3,9,9]; each map's pools are concatenated and
+ * resized to 9x9 (resizes are exact too). */
+static ValueId pools3(Graph *g, ValueId m, bool asym)
+{
+    /* avg?, stride, pads top, left, bottom, right, count_include_pad; the
+     * first six have pads 1 (one output shape per stride), the rest not,
+     * which a 1x1 map cannot take (no output) */
+    static const int t[10][7] = {
+        {0, 1, 1, 1, 1, 1, 0}, {1, 1, 1, 1, 1, 1, 0}, {1, 1, 1, 1, 1, 1, 1},
+        {0, 2, 1, 1, 1, 1, 0}, {1, 2, 1, 1, 1, 1, 0}, {1, 2, 1, 1, 1, 1, 1},
+        {0, 1, 1, 0, 0, 1, 0}, {1, 1, 0, 1, 1, 0, 0}, {0, 2, 0, 1, 1, 0, 0},
+        {1, 2, 1, 0, 0, 1, 1}};
+    ValueId y[10], out[6];
+    int n = asym ? 10 : 6, k = 0;
+    for (int i = 0; i < n; i++) {
+        Attrs a = pool_a(3, 3, t[i][1], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], t[i][6]);
+        y[i] = NODE(g, t[i][0] ? OP_AVGPOOL2D : OP_MAXPOOL2D, &a, m);
+    }
+    out[k++] = resize(g, NODE(g, OP_CONCAT, NULL, y[0], y[1], y[2]), 9, 9, 0);
+    out[k++] = resize(g, NODE(g, OP_CONCAT, NULL, y[3], y[4], y[5]), 9, 9, 0);
+    for (int i = 6; i < n; i++)
+        out[k++] = resize(g, y[i], 9, 9, 0);
+    return asym ? NODE(g, OP_CONCAT, NULL, out[0], out[1], out[2], out[3], out[4], out[5])
+                : NODE(g, OP_CONCAT, NULL, out[0], out[1]);
+}
+
+/* Output [2,138,9,9]: 30 channels of 9x9 per map, 18 for the 1x1 map. */
+static Graph *build_pool3(Arena *ar)
+{
+    Graph *g = ir_graph_new(ar, "pool3");
+    ValueId x = ir_graph_add_input(g, shape4(2, 3, 9, 9), "x");
+    Attrs c[4] = {{.crop = {1, 0}}, {.crop = {0, 1}}, {.crop = {7, 7}}, {.crop = {8, 8}}};
+    ValueId y = NODE(g, OP_CONCAT, NULL, pools3(g, x, true),          /* 9x9 */
+                     pools3(g, NODE(g, OP_CROP, &c[0], x), true),      /* 8x9 */
+                     pools3(g, NODE(g, OP_CROP, &c[1], x), true),      /* 9x8 */
+                     pools3(g, NODE(g, OP_CROP, &c[2], x), true),      /* 2x2 */
+                     pools3(g, NODE(g, OP_CROP, &c[3], x), false));    /* 1x1 */
+    ir_graph_add_output(g, y);
+    return g;
+}
+
 /* ---- checks on the emitted text ---- */
 
 static void need(const char *text, const char *s, int *failures)
@@ -487,6 +534,20 @@ static void text_kernels(const Graph *g, const char *text, int *failures)
     }
 }
 
+/* Every pool of the case, DARTS-shaped or not, runs a specialised kernel. */
+static void text_pool3(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    static const char *const want[] = {"nasc_rt_maxpool3s1(", "nasc_rt_maxpool3s2(",
+                                       "nasc_rt_avgpool3s1(", "nasc_rt_avgpool3s2("};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        need(text, want[i], failures);
+    if (strstr(text, "nasc_rt_maxpool2d(") || strstr(text, "nasc_rt_avgpool2d(")) {
+        fprintf(stderr, "pool3: a 3x3 pool fell back to the generic kernel\n");
+        (*failures)++;
+    }
+}
+
 const Case cases[] = {
     {"mixed", "genotype: test\nweights: seeded random", build_mixed, false, false, true,
      text_mixed},
@@ -500,6 +561,7 @@ const Case cases[] = {
     {"aspp", NULL, build_aspp, false, false, false, text_aspp},
     {"leaky", NULL, build_leaky, false, true, true, text_leaky},
     {"kernels", NULL, build_kernels, false, false, true, text_kernels},
+    {"pool3", NULL, build_pool3, false, true, true, text_pool3},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 
