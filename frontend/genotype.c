@@ -346,3 +346,63 @@ FeArchKind fe_sniff_arch(const char *text, size_t len)
     }
     return has_word(text, len, "hiddenstate_indices") ? FE_ARCH_ADL_TF : FE_ARCH_DARTS;
 }
+
+/* ---- the DARTS literal printer (the reader is genotype_py.c) ---- */
+
+/* The op name as Python's repr() writes a str. */
+static void put_repr(FeBuf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+    fe_buf_putn(b, &q, 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[4] = {'\\', (char)c, 0, 0};
+        int n = 2;
+        if (c == '\n')
+            esc[1] = 'n';
+        else if (c == '\t')
+            esc[1] = 't';
+        else if (c == '\r')
+            esc[1] = 'r';
+        else if (c < 0x20 || c == 0x7f) {
+            esc[1] = 'x';
+            esc[2] = hex[c >> 4];
+            esc[3] = hex[c & 15];
+            n = 4;
+        } else if (c != '\\' && c != (unsigned char)q) {
+            esc[0] = (char)c;
+            n = 1;
+        }
+        fe_buf_putn(b, esc, (size_t)n);
+    }
+    fe_buf_putn(b, &q, 1);
+}
+
+static void put_cell(FeBuf *b, const GenoCell *c, const char *name)
+{
+    fe_buf_printf(b, "%s=[", name);
+    for (int i = 0; i < c->nedge; i++) {
+        fe_buf_puts(b, i ? ", (" : "(");
+        put_repr(b, c->edges[i].op);
+        fe_buf_printf(b, ", %d)", c->edges[i].input);
+    }
+    fe_buf_printf(b, "], %s_concat=[", name);
+    for (int i = 0; i < c->nconcat; i++)
+        fe_buf_printf(b, "%s%d", i ? ", " : "", c->concat[i]);
+    fe_buf_puts(b, "]");
+}
+
+char *fe_genotype_to_literal(Arena *a, const Genotype *g)
+{
+    FeBuf b;
+    fe_buf_init(&b, a);
+    if (g->name)
+        fe_buf_printf(&b, "%s = ", g->name);
+    fe_buf_puts(&b, "Genotype(");
+    put_cell(&b, &g->normal, "normal");
+    fe_buf_puts(&b, ", ");
+    put_cell(&b, &g->reduce, "reduce");
+    fe_buf_puts(&b, ")\n");
+    return fe_buf_str(&b);
+}
