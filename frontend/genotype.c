@@ -1,5 +1,6 @@
-/* genotype.c — checking and loading genotypes, plus the helpers the two
- * genotype formats share (genotype_internal.h).
+/* genotype.c — checking, loading and printing (as a DARTS literal)
+ * genotypes, plus the helpers the two genotype formats share
+ * (genotype_internal.h).
  *
  * The readers only check syntax; fe_genotype_check is where a genotype is
  * held against the DARTS cell rules (2 edges per node, node j reads states
