@@ -297,7 +297,8 @@ int cmd_inspect(int argc, char **argv, Arena *a, Diag *d)
     printf("parameters  %lld (+ %lld BatchNorm running statistics)\n", (long long)params,
            (long long)buffers);
     printf("MACs        %lld (%.1f M; conv + linear)\n", (long long)macs, (double)macs / 1e6);
-    printf("workspace   %lld bytes (emitted C, planned)\n", (long long)cg_workspace_bytes(g));
+    printf("workspace   %lld bytes (emitted C of the unoptimised graph; `nasc compile --stats` "
+           "gives the figure after the passes)\n", (long long)cg_workspace_bytes(g));
     printf("IR          %u nodes, %u values\n", g->nnode - 1, g->nval - 1);
     print_block_table(g, a);
     return cli_report(d);
