@@ -183,12 +183,19 @@ static bool interp_add(Interp *it, const Node *n, float *y)
     return true;
 }
 
+/* Pool geometry of n, checked against the IR's output shape. */
+static bool pool_checked(Interp *it, const Node *n, RtPool2d *p)
+{
+    *p = pool_geometry(it, n);
+    int64_t oh = 0, ow = 0;
+    bool ok = rt_pool2d_out_hw(p, &oh, &ow); /* before check_out reads oh, ow */
+    return check_out(it, n, ok, p->c, oh, ow);
+}
+
 static bool interp_maxpool2d(Interp *it, const Node *n, float *y)
 {
-    RtPool2d p = pool_geometry(it, n);
-    int64_t oh = 0, ow = 0;
-    bool ok = rt_pool2d_out_hw(&p, &oh, &ow); /* before check_out reads oh, ow */
-    if (!check_out(it, n, ok, p.c, oh, ow))
+    RtPool2d p;
+    if (!pool_checked(it, n, &p))
         return false;
     rt_ref_maxpool2d(&p, in_data(it, n, 0), y);
     return true;
@@ -196,10 +203,8 @@ static bool interp_maxpool2d(Interp *it, const Node *n, float *y)
 
 static bool interp_avgpool2d(Interp *it, const Node *n, float *y)
 {
-    RtPool2d p = pool_geometry(it, n);
-    int64_t oh = 0, ow = 0;
-    bool ok = rt_pool2d_out_hw(&p, &oh, &ow); /* before check_out reads oh, ow */
-    if (!check_out(it, n, ok, p.c, oh, ow))
+    RtPool2d p;
+    if (!pool_checked(it, n, &p))
         return false;
     rt_ref_avgpool2d(&p, in_data(it, n, 0), y);
     return true;
