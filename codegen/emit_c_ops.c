@@ -203,6 +203,17 @@ static bool emitc_batchnorm(CgCtx *c, const Node *n)
     return true;
 }
 
+/* Mixed-op weights belong to the search supernet; a derived network has
+ * none, so reaching one here means the genotype was never derived. */
+static bool emitc_search_op(CgCtx *c, const Node *n)
+{
+    diag_error(c->d, n->loc, "%s: architecture-search op in the graph; derive the genotype "
+               "first (nasc search writes it)", op_info[n->op].name);
+    return false;
+}
+static bool emitc_softmax(CgCtx *c, const Node *n) { return emitc_search_op(c, n); }
+static bool emitc_scale(CgCtx *c, const Node *n) { return emitc_search_op(c, n); }
+
 static bool emitc_relu(CgCtx *c, const Node *n)
 {
     const char *xs = cg_val(c, n->in[0]);

@@ -110,7 +110,7 @@ enum {
 };
 
 typedef enum AttrKind {
-    AK_NONE, AK_CONV, AK_POOL, AK_BN, AK_CROP, AK_ZERO, AK_RESIZE, AK_LEAKY, NAK
+    AK_NONE, AK_CONV, AK_POOL, AK_BN, AK_CROP, AK_ZERO, AK_RESIZE, AK_LEAKY, AK_INDEX, NAK
 } AttrKind;
 
 /* pad order everywhere: top, left, bottom, right */
@@ -121,6 +121,7 @@ typedef struct CropAttrs { int top, left; } CropAttrs;
 typedef struct ZeroAttrs { int stride; } ZeroAttrs;
 typedef struct ResizeAttrs { int size[2], align_corners; } ResizeAttrs;
 typedef struct LeakyAttrs { float slope; } LeakyAttrs; /* finite */
+typedef struct IndexAttrs { int index; } IndexAttrs;   /* 0 <= index < numel */
 typedef union Attrs {
     Conv2dAttrs conv; /* AK_CONV */
     Pool2dAttrs pool; /* AK_POOL */
@@ -129,6 +130,7 @@ typedef union Attrs {
     ZeroAttrs zero;   /* AK_ZERO */
     ResizeAttrs resize; /* AK_RESIZE */
     LeakyAttrs leaky;   /* AK_LEAKY */
+    IndexAttrs index;   /* AK_INDEX */
 } Attrs;
 
 /* One field of an attribute struct, for the generic attr printer/parser:

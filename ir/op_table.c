@@ -23,6 +23,7 @@ typedef CropAttrs crop_t;
 typedef ZeroAttrs zero_t;
 typedef ResizeAttrs resize_t;
 typedef LeakyAttrs leaky_t;
+typedef IndexAttrs index_t;
 #define F(T, m, cnt, ty) {#m, offsetof(T##_t, m), cnt, ty}
 
 /* All attr structs sit at offset 0 of the Attrs union. */
@@ -40,12 +41,13 @@ static const AttrField zero_fields[] = {F(zero, stride, 1, AF_INT), {NULL, 0, 0,
 static const AttrField resize_fields[] = {
     F(resize, size, 2, AF_INT), F(resize, align_corners, 1, AF_INT), {NULL, 0, 0, AF_INT}};
 static const AttrField leaky_fields[] = {F(leaky, slope, 1, AF_FLOAT), {NULL, 0, 0, AF_INT}};
+static const AttrField index_fields[] = {F(index, index, 1, AF_INT), {NULL, 0, 0, AF_INT}};
 #undef F
 
 static const AttrField *const fields_by_kind[NAK] = {
     [AK_NONE] = none_fields, [AK_CONV] = conv_fields, [AK_POOL] = pool_fields,
     [AK_BN] = bn_fields,     [AK_CROP] = crop_fields, [AK_ZERO] = zero_fields,
-    [AK_RESIZE] = resize_fields, [AK_LEAKY] = leaky_fields,
+    [AK_RESIZE] = resize_fields, [AK_LEAKY] = leaky_fields, [AK_INDEX] = index_fields,
 };
 
 _Static_assert(sizeof op_info / sizeof op_info[0] == NOP, "op_info out of sync with ops.def");

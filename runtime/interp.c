@@ -272,6 +272,21 @@ static bool interp_argmax(Interp *it, const Node *n, float *y)
     return true;
 }
 
+static bool interp_softmax(Interp *it, const Node *n, float *y)
+{
+    const Shape *x = shape_of(it, n->in[0]);
+    int64_t k = x->d[x->rank - 1];
+    rt_ref_softmax(shape_numel(x) / k, k, in_data(it, n, 0), y);
+    return true;
+}
+
+static bool interp_scale(Interp *it, const Node *n, float *y)
+{
+    float s = in_data(it, n, 1)[n->attrs.index.index];
+    rt_ref_scale(shape_numel(shape_of(it, n->out)), in_data(it, n, 0), s, y);
+    return true;
+}
+
 static bool interp_linear(Interp *it, const Node *n, float *y)
 {
     /* x[N,C] or [N,C,1,1], w[K,C] -> y[N,K] */

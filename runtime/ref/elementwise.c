@@ -55,3 +55,24 @@ void rt_ref_linear(int64_t n, int64_t c, int64_t k, const float *x, const float 
             y[i * k + o] = s;
         }
 }
+
+void rt_ref_softmax(int64_t rows, int64_t k, const float *x, float *y)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * k;
+        float *yr = y + r * k;
+        float top = xr[0], sum = 0;
+        for (int64_t i = 1; i < k; i++)
+            top = xr[i] > top ? xr[i] : top;
+        for (int64_t i = 0; i < k; i++)
+            sum += yr[i] = expf(xr[i] - top);
+        for (int64_t i = 0; i < k; i++)
+            yr[i] /= sum;
+    }
+}
+
+void rt_ref_scale(int64_t numel, const float *x, float s, float *y)
+{
+    for (int64_t i = 0; i < numel; i++)
+        y[i] = x[i] * s;
+}

@@ -100,6 +100,11 @@ void rt_ref_relu(int64_t numel, const float *x, float *y);
 void rt_ref_leaky_relu(int64_t numel, const float *x, float slope, float *y);
 /* y = a + b; y may equal a or b. */
 void rt_ref_add(int64_t numel, const float *a, const float *b, float *y);
+/* y[r, :] = softmax(x[r, :]) for rows x k (max-subtracted, in float); y
+ * may equal x. */
+void rt_ref_softmax(int64_t rows, int64_t k, const float *x, float *y);
+/* y = x * s; y may equal x. */
+void rt_ref_scale(int64_t numel, const float *x, float s, float *y);
 /* Eval-mode batch norm over x[n,c,hw]: y = (x - mean) / sqrt(var + eps) *
  * gamma + beta, per channel; gamma NULL means 1, beta NULL means 0. */
 void rt_ref_batchnorm(int64_t n, int64_t c, int64_t hw, const float *x, const float *mean,
