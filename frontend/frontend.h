@@ -84,6 +84,8 @@ typedef struct NetConfig {
     NetKind kind;
     int C, layers, classes;
     int in_h, in_w; /* input spatial size */
+    int batch;      /* N of the input; 0 means 1 (inference) */
+    int in_ch;      /* input channels; 0 means 3 (RGB) */
     bool auxiliary; /* expect auxiliary_head.* weights (unused in eval) */
 } NetConfig;
 
@@ -156,6 +158,8 @@ typedef struct AdlArch {
     int F, B;           /* filter multiplier (20/32/48), blocks concatenated (5) */
     int classes;
     int in_h, in_w;
+    int batch;          /* N of the input; 0 means 1 (training uses more) */
+    int in_ch;          /* input channels; 0 means 3 (RGB) */
     int aspp_rates[3];  /* dilations of the three 3x3 ASPP branches */
     bool decoder;       /* DeepLabv3+ decoder on cell 2's output */
     AdlBn bn;

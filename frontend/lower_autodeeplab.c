@@ -215,7 +215,8 @@ Graph *fe_lower_autodeeplab(Arena *a, const AdlArch *arch, Diag *d)
     if (!fe_adl_check(arch, d))
         return NULL;
     Lower L = {ir_graph_new(a, graph_name(a, arch)), d, arch->loc, false};
-    ValueId x = ir_graph_add_input(L.g, shape4(1, 3, arch->in_h, arch->in_w), "input");
+    int64_t batch = arch->batch > 0 ? arch->batch : 1, in_ch = arch->in_ch > 0 ? arch->in_ch : 3;
+    ValueId x = ir_graph_add_input(L.g, shape4(batch, in_ch, arch->in_h, arch->in_w), "input");
     ValueId h = stem_stage(&L, arch, x, "encoder.stem0", ADL_STEM_FM / 2, 2);
     ValueId pp = stem_stage(&L, arch, h, "encoder.stem1", ADL_STEM_FM / 2, 1);
     ValueId p = stem_stage(&L, arch, pp, "encoder.stem2", ADL_STEM_FM, 2);

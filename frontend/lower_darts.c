@@ -143,7 +143,8 @@ Graph *fe_lower_darts(Arena *a, const Genotype *geno, const NetConfig *cfg, Diag
     if (!fe_genotype_check(geno, d) || !config_ok(cfg, geno->loc, d))
         return NULL;
     Lower L = {ir_graph_new(a, graph_name(a, geno, cfg)), d, geno->loc, false};
-    ValueId x = ir_graph_add_input(L.g, shape4(1, 3, cfg->in_h, cfg->in_w), "input");
+    int64_t batch = cfg->batch > 0 ? cfg->batch : 1, in_ch = cfg->in_ch > 0 ? cfg->in_ch : 3;
+    ValueId x = ir_graph_add_input(L.g, shape4(batch, in_ch, cfg->in_h, cfg->in_w), "input");
     ValueId s0, s1;
     int64_t c_curr = cfg->C;
     lower_stem(&L, cfg, x, &s0, &s1);
