@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 # build: compilers, cmake; libraries: cJSON, OpenBLAS; tests: PyTorch and
 # NumPy (the independent oracle), clang (second compiler for emitted C).
-PACKAGES="build-essential cmake clang libcjson-dev libopenblas-dev libstb-dev python3-torch python3-numpy llvm-16-dev libclang-cpp16-dev libclang-16-dev clang-16 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dataset-fashion-mnist"
+PACKAGES="build-essential cmake clang libcjson-dev libopenblas-dev libstb-dev python3-torch python3-numpy llvm-16-dev libclang-cpp16-dev libclang-16-dev clang-16 zlib1g-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dataset-fashion-mnist"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,7 +1,7 @@
 /* codegen.h — IR to one dependency-free C file and its header.
  *
- * The emitted .c includes only <stddef.h>, <stdint.h> and <string.h>,
- * keeps weights as `static const` arrays, has no mutable globals and calls
+ * The emitted .c includes only <stddef.h>, <stdint.h> and (host target)
+ * <string.h>, keeps weights as `static const` arrays, has no mutable globals and calls
  * no malloc, libm or stdio. Its one entry point is
  *   int NAME_run(const float *input, float *output, void *workspace);
  * with NAME_WORKSPACE_BYTES, NAME_INPUT_{N,C,H,W} and NAME_OUTPUT_{N,C,H,W}
@@ -13,6 +13,24 @@
 #define NASC_CODEGEN_CODEGEN_H
 
 #include "ir/ir.h"
+
+/* What the emitted file is built for. A target changes alignment, attributes
+ * and includes only, never the statements that compute, so every target
+ * gives the same numbers (the table in emit_c.c; docs/firmware.md). */
+typedef enum CgTarget {
+    CG_TARGET_HOST,      /* default: workspace aligned to 64 (cache line, AVX-512) */
+    CG_TARGET_GENERIC,   /* plain C99 for any compiler: no attributes, align 16 */
+    CG_TARGET_CORTEX_M4, /* freestanding, weights and workspace aligned to 8 */
+    CG_TARGET_CORTEX_M7, /* freestanding, aligned to 32 (the M7's D-cache line) */
+    CG_NTARGET
+} CgTarget;
+
+/* "host", "generic", "cortex-m4", "cortex-m7". */
+const char *cg_target_name(CgTarget t);
+/* The target called `name`; false if there is none. */
+bool cg_target_parse(const char *name, CgTarget *t);
+/* NAME_WORKSPACE_ALIGN of target t, in bytes. */
+int cg_target_workspace_align(CgTarget t);
 
 typedef struct CgOptions {
     const char *name;        /* symbol prefix, e.g. "net" */
@@ -29,10 +47,19 @@ typedef struct CgOptions {
                                 prof(prof_ctx, k) before the k-th computing
                                 node (graph order, params skipped) and
                                 prof(prof_ctx, -1) at the end */
+    CgTarget target;         /* alignment/attributes/includes; 0 = host */
+    int64_t max_ram;         /* > 0: refuse a plan whose workspace exceeds this
+                                many bytes (the message names the largest
+                                tensors live at the peak) */
+    int64_t max_flash;       /* > 0: refuse when the weight arrays the file
+                                defines (referenced params and BatchNorm
+                                scales) exceed this many bytes in total; the
+                                message names the largest */
 } CgOptions;
 
 /* Writes the C file to c_out and the header to h_out. Every param must
- * have data. Returns false after reporting to d. */
+ * have data. Returns false after reporting to d (also when the plan breaks
+ * o->max_ram or o->max_flash: one message, nothing written). */
 bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *c_out, FILE *h_out, Diag *d);
 
 /* Blob mode (o->weights_blob): the file has no weight arrays, so its size

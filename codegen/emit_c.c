@@ -15,6 +15,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- targets ----
+ * One row per CgTarget. ws_align: NAME_WORKSPACE_ALIGN (and the check in
+ * NAME_run). w_align: an aligned attribute on every weight array, 0 for none
+ * (a plain C99 array of float). freestanding: memcpy is declared instead of
+ * #including <string.h>, which C99 does not promise a freestanding
+ * implementation (GCC requires memcpy of every freestanding environment).
+ * Nothing here reaches a statement that computes, so results do not depend
+ * on the target. */
+static const struct {
+    const char *name;
+    int ws_align, w_align;
+    bool freestanding;
+} k_targets[CG_NTARGET] = {
+    [CG_TARGET_HOST] = {"host", 64, 0, false},
+    [CG_TARGET_GENERIC] = {"generic", 16, 0, true},
+    [CG_TARGET_CORTEX_M4] = {"cortex-m4", 8, 8, true},
+    [CG_TARGET_CORTEX_M7] = {"cortex-m7", 32, 32, true},
+};
+
+const char *cg_target_name(CgTarget t)
+{
+    return (unsigned)t < CG_NTARGET ? k_targets[t].name : "?";
+}
+
+bool cg_target_parse(const char *name, CgTarget *t)
+{
+    for (int i = 0; i < CG_NTARGET; i++)
+        if (strcmp(name, k_targets[i].name) == 0) {
+            *t = (CgTarget)i;
+            return true;
+        }
+    return false;
+}
+
+int cg_target_workspace_align(CgTarget t)
+{
+    return k_targets[(unsigned)t < CG_NTARGET ? t : CG_TARGET_HOST].ws_align;
+}
+
 /* ---- operand names ---- */
 
 const char *cg_val(CgCtx *c, ValueId v)
@@ -67,6 +106,10 @@ static bool is_identifier(const char *s)
 
 static bool check_options(const CgOptions *o, const char *header, Diag *d)
 {
+    if ((unsigned)o->target >= CG_NTARGET) {
+        diag_error(d, (Loc){0}, "codegen: unknown target %d", (int)o->target);
+        return false;
+    }
     if (!is_identifier(o->name)) {
         diag_error(d, (Loc){0}, "codegen: name '%s' is not a C identifier",
                    o->name ? o->name : "(null)");
@@ -377,7 +420,7 @@ static void write_header(CgCtx *c, const CgOptions *o, const char *header, int64
     write_dims(f, up, "INPUT", &g->vals[g->inputs[0]].shape);
     write_dims(f, up, "OUTPUT", &g->vals[g->outputs[0]].shape);
     fprintf(f, "#define %s_WORKSPACE_BYTES %lld\n", up, (long long)ws);
-    fprintf(f, "#define %s_WORKSPACE_ALIGN 64\n", up);
+    fprintf(f, "#define %s_WORKSPACE_ALIGN %d\n", up, cg_target_workspace_align(o->target));
     if (c->blob)
         fprintf(f, "#define %s_BLOB_FLOATS %lld\n", up, (long long)blob_layout(c));
     fprintf(f, "\n");
@@ -404,8 +447,9 @@ static void write_header(CgCtx *c, const CgOptions *o, const char *header, int64
     fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_H */\n", up);
 }
 
-static void write_weights(CgCtx *c, FILE *f)
+static void write_weights(CgCtx *c, FILE *f, CgTarget t)
 {
+    const char *aligned = k_targets[t].w_align ? " NASC_WEIGHTS_ALIGNED" : "";
     CgBuf b = {0};
     char shape[128];
     for (ValueId v = 1; v < c->g->nval; v++) {
@@ -415,9 +459,9 @@ static void write_weights(CgCtx *c, FILE *f)
         b.len = 0;
         cg_buf_printf(&b, "\n/* ");
         cg_buf_comment_text(&b, val->name ? val->name : "(unnamed param)");
-        cg_buf_printf(&b, " %s */\nstatic const float %s[%lld] = {\n",
+        cg_buf_printf(&b, " %s */\nstatic const float %s[%lld]%s = {\n",
                       shape_str(&val->shape, shape, sizeof shape), c->cname[v],
-                      (long long)shape_numel(&val->shape));
+                      (long long)shape_numel(&val->shape), aligned);
         cg_buf_floats(&b, val->data, shape_numel(&val->shape));
         cg_buf_printf(&b, "};\n");
         if (b.oom)
@@ -438,6 +482,27 @@ static const char k_blob_note[] =
     " * mutable state. JIT form: the weights are read from the blob\n"
     " * argument of the entry point (nasc's cg_weights_blob).";
 
+/* Non-host targets: the target named in the file, memcpy declared rather
+ * than #included, and the weights' alignment attribute (GNU C; other
+ * compilers get plain arrays, which changes speed at most). */
+static void write_target_prelude(CgCtx *c, CgTarget t, FILE *f)
+{
+    fprintf(f, "\n/* target %s: workspace aligned to %d", k_targets[t].name,
+            k_targets[t].ws_align);
+    if (k_targets[t].w_align)
+        fprintf(f, ", weight arrays to %d (.rodata)", k_targets[t].w_align);
+    fprintf(f, " */\n");
+    if (c->used_string)
+        fprintf(f, "void *memcpy(void *dst, const void *src, size_t n);\n");
+    bool any_weight = false;
+    for (ValueId v = 1; v < c->g->nval && !any_weight; v++)
+        any_weight = c->cname[v] != NULL;
+    if (k_targets[t].w_align && any_weight && !c->blob)
+        fprintf(f, "#if defined(__GNUC__)\n"
+                   "#define NASC_WEIGHTS_ALIGNED __attribute__((aligned(%d)))\n"
+                   "#else\n#define NASC_WEIGHTS_ALIGNED\n#endif\n", k_targets[t].w_align);
+}
+
 static void write_c(CgCtx *c, const CgOptions *o, const char *header, FILE *f)
 {
     char *file = arena_printf(&c->arena, "%s.c", o->name);
@@ -447,11 +512,13 @@ static void write_c(CgCtx *c, const CgOptions *o, const char *header, FILE *f)
     write_file_comment(f, file, c->g, o->banner,
                        c->blob ? k_blob_note : k_firmware_note);
     fprintf(f, "#include <stddef.h>\n#include <stdint.h>\n");
-    if (c->used_string)
+    if (c->used_string && !k_targets[o->target].freestanding)
         fprintf(f, "#include <string.h>\n");
     fprintf(f, "\n#include \"%s\"\n", header);
+    if (o->target != CG_TARGET_HOST)
+        write_target_prelude(c, o->target, f);
     if (!c->blob)
-        write_weights(c, f);
+        write_weights(c, f, o->target);
     if (c->decls.len)
         fwrite(c->decls.p, 1, c->decls.len, f);
     for (int k = 0; k < NCK; k++)
@@ -478,6 +545,106 @@ static void write_c(CgCtx *c, const CgOptions *o, const char *header, FILE *f)
     if (c->body.len)
         fwrite(c->body.p, 1, c->body.len, f);
     fprintf(f, "    return 0;\n}\n");
+}
+
+/* ---- memory budgets (CgOptions.max_ram, max_flash) ---- */
+
+typedef struct Tensor {
+    const char *what; /* name (or %N) and shape, for the message */
+    int64_t bytes;
+} Tensor;
+
+static int cmp_tensor_bytes(const void *a, const void *b)
+{
+    const Tensor *x = a, *y = b;
+    return (x->bytes < y->bytes) - (x->bytes > y->bytes); /* largest first */
+}
+
+/* "cells.3 f32[1,32,16,16] (32768 B)" for value v (%N when unnamed). */
+static const char *tensor_text(CgCtx *c, ValueId v)
+{
+    const Value *val = &c->g->vals[v];
+    char shape[128];
+    CgBuf b = {0};
+    if (val->name)
+        cg_buf_comment_text(&b, val->name);
+    const char *name = b.oom || !val->name ? arena_printf(&c->arena, "%%%u", c->num[v])
+                                            : arena_strdup(&c->arena, b.p);
+    cg_buf_free(&b);
+    return arena_printf(&c->arena, "%s %s", name, shape_str(&val->shape, shape, sizeof shape));
+}
+
+/* "a (n B), b (m B), c (k B)": the three largest of t[0..n), sorted in place. */
+static const char *largest_text(CgCtx *c, Tensor *t, uint32_t n)
+{
+    qsort(t, n, sizeof *t, cmp_tensor_bytes);
+    const char *s = "";
+    for (uint32_t i = 0; i < n && i < 3; i++)
+        s = arena_printf(&c->arena, "%s%s%s (%lld B)", s, i ? ", " : "", t[i].what,
+                         (long long)t[i].bytes);
+    return s;
+}
+
+/* The workspace ends at the value placed highest; the values live when its
+ * producer runs are what the plan could not fit lower, so they are named. */
+static bool check_ram(CgCtx *c, int64_t ws, int64_t max_ram)
+{
+    if (max_ram <= 0 || ws <= max_ram)
+        return true;
+    const Graph *g = c->g;
+    ValueId top = 0;
+    int64_t top_end = 0;
+    for (ValueId v = 1; v < g->nval; v++) {
+        int64_t end = c->offset[v] + shape_numel(&g->vals[v].shape) * 4;
+        if (c->offset[v] >= 0 && end > top_end)
+            top = v, top_end = end;
+    }
+    NASC_ASSERT(top);
+    NodeId at = g->vals[top].producer;
+    uint32_t *last = ir_fill_last_use(g);
+    Tensor *live = arena_calloc(&c->arena, g->nval, sizeof *live);
+    NASC_ASSERT(live);
+    uint32_t n = 0;
+    int64_t live_bytes = 0;
+    for (ValueId v = 1; v < g->nval; v++)
+        if (c->offset[v] >= 0 && g->vals[v].producer <= at && last[v] >= at) {
+            live[n++] = (Tensor){tensor_text(c, v), shape_numel(&g->vals[v].shape) * 4};
+            live_bytes += live[n - 1].bytes;
+        }
+    diag_error(c->d, (Loc){0}, "codegen: @%s needs a %lld-byte workspace, more than the RAM "
+               "budget of %lld bytes; at its peak (node %%%u, %s) %u tensors of %lld bytes "
+               "are live, the largest: %s", g->name, (long long)ws, (long long)max_ram,
+               c->num[top], op_info[g->nodes[at].op].name, n, (long long)live_bytes,
+               largest_text(c, live, n));
+    return false;
+}
+
+/* After emit_body: every weight array the file defines, params and BN scales. */
+static bool check_flash(CgCtx *c, int64_t max_flash)
+{
+    if (max_flash <= 0)
+        return true;
+    const Graph *g = c->g;
+    Tensor *w = arena_calloc(&c->arena, g->nval + g->nnode, sizeof *w);
+    NASC_ASSERT(w);
+    uint32_t n = 0;
+    int64_t total = 0;
+    for (ValueId v = 1; v < g->nval; v++)
+        if (c->cname[v])
+            w[n++] = (Tensor){tensor_text(c, v), shape_numel(&g->vals[v].shape) * 4};
+    for (NodeId k = 1; k < g->nnode; k++)
+        if (g->nodes[k].op == OP_BATCHNORM) /* one scale array each (emitc_batchnorm) */
+            w[n++] = (Tensor){arena_printf(&c->arena, "batchnorm %%%u scale",
+                                           c->num[g->nodes[k].out]),
+                              cg_dim(&g->vals[g->nodes[k].in[2]].shape, 0) * 4};
+    for (uint32_t i = 0; i < n; i++)
+        total += w[i].bytes;
+    if (total <= max_flash)
+        return true;
+    diag_error(c->d, (Loc){0}, "codegen: @%s has %lld bytes of weights in %u arrays, more than "
+               "the flash budget of %lld bytes; the largest: %s", g->name, (long long)total, n,
+               (long long)max_flash, largest_text(c, w, n));
+    return false;
 }
 
 /* ---- entry points ---- */
@@ -522,7 +689,7 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *c_out, FILE *h_out, Dia
     }
     cg_unique_name(&c, "", o->name, 0, "_run"); /* no weight may be called NAME_run */
     int64_t ws = plan_memory(g, c.offset);
-    if (emit_body(&c)) {
+    if (check_ram(&c, ws, o->max_ram) && emit_body(&c) && check_flash(&c, o->max_flash)) {
         write_header(&c, o, header, ws, h_out);
         write_c(&c, o, header, c_out);
         if (ferror(c_out) || ferror(h_out) || fflush(c_out) || fflush(h_out))

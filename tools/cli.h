@@ -6,6 +6,7 @@
 #ifndef NASC_TOOLS_CLI_H
 #define NASC_TOOLS_CLI_H
 
+#include "codegen/codegen.h"
 #include "frontend/frontend.h"
 
 /* Options shared by the verbs that build a network. */
@@ -35,6 +36,10 @@ typedef struct BuiltNet {
  * past its value). Returns 1 if consumed, 0 if not a network option, -1
  * after printing a usage error. */
 int cli_net_option(NetArgs *na, int argc, char **argv, int *i);
+/* cli_args.c: compile's firmware options --target, --max-ram and
+ * --max-flash, into o->target, o->max_ram, o->max_flash (the rest of o is
+ * untouched). Returns as cli_net_option. */
+int cli_target_option(CgOptions *o, int argc, char **argv, int *i);
 /* Defaults for the --net named anywhere in argv. */
 void cli_net_defaults(NetArgs *na, int argc, char **argv);
 /* Parses "HxW". */
@@ -86,6 +91,8 @@ typedef struct ImageNorm {
 bool cli_image_size(const char *path, int *h, int *w, Diag *d);
 /* Reads an image, resizes it bilinearly to h x w, writes normalised CHW. */
 bool cli_image_load(const char *path, const ImageNorm *norm, int h, int w, float *chw, Diag *d);
+/* An RGB image [h, w, 3] as a PNG, written whole or not at all. */
+bool cli_rgb_write(const char *path, const unsigned char *rgb, int h, int w, Diag *d);
 /* Per-pixel argmax of [classes, h, w] logits as a VOC-palette PNG. */
 bool cli_mask_write(const char *path, const uint8_t *labels, int h, int w, Diag *d);
 
@@ -96,6 +103,35 @@ int cmd_run(int argc, char **argv, Arena *a, Diag *d);
 int cmd_inspect(int argc, char **argv, Arena *a, Diag *d);
 int cmd_convert(int argc, char **argv, Arena *a, Diag *d);
 int cmd_bench(int argc, char **argv, Arena *a, Diag *d); /* cli_bench.c */
+int cmd_data(int argc, char **argv, Arena *a, Diag *d);  /* cli_data.c */
+
+/* cli_progress.c: what long jobs show and leave behind. */
+#include "search/bilevel.h"
+typedef struct CliProgress {
+    const char *what;
+    int epochs, first_epoch;
+    double t0;
+    bool tty, shown;
+} CliProgress;
+void cli_progress_init(CliProgress *p, const char *what, int epochs);
+/* A rewritten progress line with ETA on a terminal; nothing otherwise. */
+void cli_progress_step(CliProgress *p, const SearchStep *s);
+/* Erases the progress line before a normal line is printed. */
+void cli_progress_clear(CliProgress *p);
+bool cli_parse_int(const char *s, long lo, long hi, int *out);
+/* mkdir of one level; an existing directory is fine. */
+bool cli_make_dir(const char *path, Diag *d);
+/* "epoch,<names...>" then one row per epoch, written whole. */
+bool cli_write_csv(const char *path, const char *const *names, const double *const *cols,
+                   int ncols, int n, Diag *d);
+
+/* Reads back up to maxrows rows of such a file into cols (ncols columns
+ * after "epoch"); the row count, or -1 after reporting to d. */
+int cli_read_csv(const char *path, int ncols, double *const *cols, int maxrows, Diag *d);
+
+int cmd_train(int argc, char **argv, Arena *a, Diag *d);  /* cli_train.c */
+int cmd_search(int argc, char **argv, Arena *a, Diag *d); /* cli_search.c */
+int cmd_draw(int argc, char **argv, Arena *a, Diag *d);   /* cli_search.c */
 
 /* Prints diagnostics and returns 1 if d holds errors (else 0). */
 int cli_report(Diag *d);

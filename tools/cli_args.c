@@ -207,6 +207,46 @@ int cli_net_option(NetArgs *na, int argc, char **argv, int *i)
     return 0;
 }
 
+/* "65536", "64k" or "4M" (k and M count 1024s) -> bytes in 1..2^40. */
+static bool parse_bytes(const char *opt, const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    long long unit = *end == 'k' || *end == 'K' ? 1024 : *end == 'm' || *end == 'M' ? 1 << 20 : 1;
+    if (unit > 1)
+        end++;
+    if (errno || end == s || *end || v < 1 || v > (1LL << 40) / unit) {
+        fprintf(stderr, "nasc: error: %s expects a byte count like 65536, 64k or 4M, got "
+                "'%s'\n", opt, s);
+        return false;
+    }
+    *out = (int64_t)(v * unit);
+    return true;
+}
+
+int cli_target_option(CgOptions *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *v;
+    if (cli_is_opt(a, "--target")) {
+        if (!(v = cli_value(argc, argv, i, "--target")))
+            return -1;
+        if (!cg_target_parse(v, &o->target)) {
+            fprintf(stderr, "nasc: error: --target expects host, generic, cortex-m4 or "
+                    "cortex-m7, got '%s'\n", v);
+            return -1;
+        }
+        return 1;
+    }
+    bool ram = cli_is_opt(a, "--max-ram");
+    if (!ram && !cli_is_opt(a, "--max-flash"))
+        return 0;
+    const char *opt = ram ? "--max-ram" : "--max-flash";
+    if (!(v = cli_value(argc, argv, i, opt)))
+        return -1;
+    return parse_bytes(opt, v, ram ? &o->max_ram : &o->max_flash) ? 1 : -1;
+}
+
 static int usage_error(const char *verb, const char *arg)
 {
     fprintf(stderr, "nasc %s: error: unexpected argument '%s' (see nasc --help)\n", verb, arg);

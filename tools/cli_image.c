@@ -6,6 +6,7 @@
  * PNG in the PASCAL VOC palette, so a person can look at the result.
  */
 #include "cli.h"
+#include "search/data.h"
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
@@ -57,18 +58,23 @@ bool cli_image_load(const char *path, const ImageNorm *norm, int h, int w, float
     return true;
 }
 
-/* PASCAL VOC colour of class k: its bits spread over the top bits of r, g, b. */
-static void voc_colour(int k, unsigned char rgb[3])
-{
-    rgb[0] = rgb[1] = rgb[2] = 0;
-    for (int shift = 7; k; shift--, k >>= 3)
-        for (int ch = 0; ch < 3; ch++)
-            rgb[ch] |= (unsigned char)(((k >> ch) & 1) << shift);
-}
-
 static void write_to_file(void *ctx, void *data, int size)
 {
     fwrite(data, 1, (size_t)size, (FILE *)ctx);
+}
+
+bool cli_rgb_write(const char *path, const unsigned char *rgb, int h, int w, Diag *d)
+{
+    CliOut o;
+    bool ok = cli_out_open(&o, path, d);
+    if (ok && !stbi_write_png_to_func(write_to_file, o.f, w, h, 3, rgb, w * 3)) {
+        diag_error(d, loc_file(path), "PNG encoding failed");
+        cli_out_abort(&o, 1);
+        ok = false;
+    } else if (ok) {
+        ok = cli_out_commit(&o, 1, d);
+    }
+    return ok;
 }
 
 bool cli_mask_write(const char *path, const uint8_t *labels, int h, int w, Diag *d)
@@ -79,16 +85,8 @@ bool cli_mask_write(const char *path, const uint8_t *labels, int h, int w, Diag 
         return false;
     }
     for (size_t i = 0; i < (size_t)h * w; i++)
-        voc_colour(labels[i], rgb + i * 3);
-    CliOut o;
-    bool ok = cli_out_open(&o, path, d);
-    if (ok && !stbi_write_png_to_func(write_to_file, o.f, w, h, 3, rgb, w * 3)) {
-        diag_error(d, loc_file(path), "PNG encoding failed");
-        cli_out_abort(&o, 1);
-        ok = false;
-    } else if (ok) {
-        ok = cli_out_commit(&o, 1, d);
-    }
+        srch_voc_colour(labels[i], rgb + i * 3);
+    bool ok = cli_rgb_write(path, rgb, h, w, d);
     free(rgb);
     return ok;
 }

@@ -17,8 +17,11 @@ static const char usage_text[] =
     "verbs:\n"
     "  compile ARCH [net options] [--weights W] [--name NAME] [--emit=c|ir] -o OUT\n"
     "          [-O0|-O1|-O2] [--passes=a,b,c] [--print-after=PASS] [--print-after-all] [--stats]\n"
+    "          [--target host|generic|cortex-m4|cortex-m7] [--max-ram BYTES] [--max-flash BYTES]\n"
     "        compile to OUT (NAME.c; NAME.h is written beside it), or print/write the IR;\n"
     "        -O2 (default) folds BatchNorm into convs, drops dead `none` edges and dead nodes\n"
+    "        --target picks alignment and includes (docs/firmware.md; default host);\n"
+    "        --max-ram / --max-flash (bytes, or 64k, 4M) fail if workspace / weights exceed\n"
     "  run ARCH [net options] [--weights W] [--in FILE] [--out FILE] [--trace DIR] [--top K]\n"
     "        run the reference interpreter; --in is raw f32 NCHW (default: seeded input)\n"
     "  inspect ARCH [net options] [--weights W]\n"
@@ -29,6 +32,8 @@ static const char usage_text[] =
     "        [--format table|csv|json] [--check] [--profile]\n"
     "        JIT-compile every genotype of the files (or found in FILE, e.g. a search\n"
     "        log) in this process and rank them by measured latency\n"
+    "  data fashion-seg DIR [--size N] [--train N] [--val N] [--seed S] [--per-canvas A..B]\n"
+    "        build a VOC-layout segmentation set from Fashion-MNIST (tools/README.md)\n"
     "\n"
     "ARCH is a file of DARTS `NAME = Genotype(...)` lines, a canonical JSON genotype\n"
     "(DARTS or Auto-DeepLab), or a TF hnasnet description; Auto-DeepLab search output\n"
@@ -62,6 +67,7 @@ typedef struct CompileOpts {
     const char *passes;        /* --passes=a,b,c instead of the level's pipeline */
     const char *print_after;   /* --print-after=PASS */
     bool print_after_all, stats;
+    CgOptions fw;              /* --target, --max-ram, --max-flash (cli_target_option) */
 } CompileOpts;
 
 static int compile_option(void *ctx, int argc, char **argv, int *i)
@@ -92,7 +98,7 @@ static int compile_option(void *ctx, int argc, char **argv, int *i)
     else if (cli_is_opt(opt, "--emit"))
         dst = &o->emit, opt = "--emit";
     if (!dst)
-        return 0;
+        return cli_target_option(&o->fw, argc, argv, i);
     *dst = cli_value(argc, argv, i, opt);
     return *dst ? 1 : -1;
 }
@@ -177,6 +183,9 @@ static int emit_c(Arena *a, const BuiltNet *net, const NetArgs *na, const Compil
         .header_name = slash ? slash + 1 : hpath,
         .banner = arena_printf(a, "network: %s\nfrom: %s\n%s", net->summary,
                                base ? base + 1 : src, cli_weights_note(a, na)),
+        .target = o->fw.target,
+        .max_ram = o->fw.max_ram,
+        .max_flash = o->fw.max_flash,
     };
     CliOut outs[2];
     if (!cli_out_open(&outs[0], o->out, d))
@@ -245,6 +254,10 @@ int main(int argc, char **argv)
         {"inspect", cmd_inspect},
         {"convert", cmd_convert},
         {"bench", cmd_bench},
+        {"data", cmd_data},
+        {"train", cmd_train},
+        {"search", cmd_search},
+        {"draw", cmd_draw},
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
