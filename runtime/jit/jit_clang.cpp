@@ -5,9 +5,12 @@
 // CompilerInvocation is built from cc1 arguments equivalent to
 // `clang -O3 -march=native` (host triple, llvm::sys::getHostCPUName and
 // getHostCPUFeatures, loop and SLP vectorisers, FP contraction as clang's
-// default), EmitLLVMOnlyAction runs the front end plus the -O3 middle end,
-// and the module goes into a fresh LLJIT whose target machine is the host's
-// at CodeGenOpt::Aggressive. Machine code is generated on the first lookup.
+// default), EmitLLVMOnlyAction runs the front end only, inline_policy copies
+// the generic kernels per call geometry and marks every call inline-always
+// or never, the -O3 middle end runs with the host's TargetMachine
+// (PassBuilder, as clang's BackendUtil does), and the module goes into a
+// fresh LLJIT with the same target machine at CodeGenOpt::Aggressive.
+// Machine code is generated on the first lookup.
 // Diagnostics go to a TextDiagnosticPrinter writing into a string, which is
 // handed back as the error text; nothing is printed.
 //
@@ -28,16 +31,22 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/InstIterator.h>
+#include <llvm/IR/Instructions.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/VirtualFileSystem.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/Utils/Cloning.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/TargetParser/Host.h>
 #include <llvm/TargetParser/Triple.h>
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <map>
 #include <mutex>
 #include <stdlib.h>
 #include <string.h>
@@ -122,19 +131,16 @@ std::string host_cpu()
     return cpu;
 }
 
-// cc1 arguments of `clang -O3 -march=native -std=gnu11` for the host.
+// cc1 arguments of `clang -O3 -march=native -std=gnu11` for the host, front
+// end only: -disable-llvm-passes keeps the IR as -O3 emits it (TBAA, no
+// optnone) for optimise() to run the middle end after inline_policy.
 std::vector<std::string> cc1_args(const std::string &resdir, const std::string &main_file)
 {
     std::vector<std::string> a = {
         "-triple", llvm::sys::getProcessTriple(),
         "-target-cpu", host_cpu(),
         "-O3", "-vectorize-loops", "-vectorize-slp", "-ffp-contract=on",
-        // Emitted nets call each static kernel hundreds of times with constant
-        // geometry; clang -O3 inlines and specialises every call into one
-        // huge NAME_run (750 KB of code for a C=8 net), and the machine
-        // scheduler then takes ~9 s on it. Without that inlining compile time
-        // is 0.3 s and the code is as fast (measured; see bench/README.md).
-        "-fno-inline-functions",
+        "-disable-llvm-passes",
         "-mrelocation-model", "pic", "-pic-level", "2",
         "-mframe-pointer=none", "-fgnuc-version=4.2.1",
         "-std=gnu11", "-resource-dir", resdir,
@@ -222,15 +228,162 @@ std::unique_ptr<llvm::Module> compile_module(const JitBeFile *files, int nfiles,
     return m;
 }
 
-std::unique_ptr<llvm::orc::LLJIT> make_jit(std::string &err)
+// The generic kernels: their loop bounds and strides come from a geometry
+// struct at run time, so only a copy per geometry lets their loops be
+// unrolled and vectorised (inline_policy). The fast kernels (pointwise,
+// dwKsSdD, pool3sS) have their shape in the text already: copying them per
+// geometry too saved less run time than it cost compile time (measured,
+// bench/README.md).
+const char *const k_generic_kernels[] = {
+    "nasc_rt_conv2d", "nasc_rt_dwconv2d", "nasc_rt_maxpool2d", "nasc_rt_avgpool2d",
+};
+
+// A generic kernel called with more distinct geometries stays generic
+// (bounds the compile time of nets with many such calls).
+const unsigned k_max_copies = 8;
+
+bool is_generic_kernel(const llvm::Function *f)
+{
+    for (const char *name : k_generic_kernels)
+        if (f->getName() == name)
+            return true;
+    return false;
+}
+
+// The calls in f to functions defined in the module.
+std::vector<llvm::CallBase *> defined_calls(llvm::Function &f)
+{
+    std::vector<llvm::CallBase *> calls;
+    for (llvm::Instruction &i : llvm::instructions(f))
+        if (auto *call = llvm::dyn_cast<llvm::CallBase>(&i))
+            if (call->getCalledFunction() && !call->getCalledFunction()->isDeclaration())
+                calls.push_back(call);
+    return calls;
+}
+
+// What a specialised copy depends on: the callee, then per argument the
+// constant it is, or the contents of the constant global it points at (each
+// emitted call has its own `static const` geometry struct), or null.
+using SpecKey = std::vector<llvm::Constant *>;
+
+SpecKey spec_key(llvm::CallBase &call)
+{
+    SpecKey key = {call.getCalledFunction()};
+    for (llvm::Value *arg : call.args()) {
+        auto *gv = llvm::dyn_cast<llvm::GlobalVariable>(arg);
+        if (gv && gv->isConstant() && gv->hasDefinitiveInitializer())
+            key.push_back(gv->getInitializer());
+        else
+            key.push_back(llvm::dyn_cast<llvm::Constant>(arg));
+    }
+    return key;
+}
+
+// A copy of the callee with the call's constant arguments put in.
+llvm::Function *specialise(llvm::CallBase &call)
+{
+    llvm::ValueToValueMapTy map;
+    llvm::Function *copy = llvm::CloneFunction(call.getCalledFunction(), map);
+    for (unsigned i = 0; i < call.arg_size(); i++)
+        if (auto *c = llvm::dyn_cast<llvm::Constant>(call.getArgOperand(i)))
+            copy->getArg(i)->replaceAllUsesWith(c);
+    return copy;
+}
+
+// Inlining and specialisation, decided before the middle end runs. An
+// emitted entry point calls each kernel with constant geometry: the fast
+// pointwise and depthwise kernels hundreds of times, the generic
+// convolution (stem, FactorizedReduce) a few times. Plain -O3 inlines every
+// call into one huge entry point (3 s to compile DARTS_V2 CIFAR);
+// -fno-inline-functions kept every kernel out of line, and the generic
+// convolution, its strides run-time values, ran scalar (1.7-2.4x slower
+// than gcc, which clones it per call). So, as gcc's IPA-CP would: calls to a
+// generic kernel with at most k_max_copies distinct geometries go to one
+// out-of-line copy per geometry (constants put in, helpers inlined into
+// it); every other call from the entry points is a noinline call, and so is
+// every call inside a kernel that no copy reaches.
+void inline_policy(llvm::Module &m)
+{
+    std::vector<llvm::CallBase *> calls;
+    std::map<SpecKey, llvm::Function *> copies;
+    llvm::DenseMap<llvm::Function *, unsigned> geometries;
+    for (llvm::Function &f : m)
+        if (!f.isDeclaration() && !f.hasLocalLinkage())
+            for (llvm::CallBase *call : defined_calls(f)) {
+                call->addFnAttr(llvm::Attribute::NoInline);
+                if (!is_generic_kernel(call->getCalledFunction()))
+                    continue;
+                calls.push_back(call);
+                if (copies.emplace(spec_key(*call), nullptr).second)
+                    geometries[call->getCalledFunction()]++;
+            }
+    llvm::SmallPtrSet<llvm::Function *, 16> flat; // copies and what they call
+    std::vector<llvm::Function *> work;
+    for (llvm::CallBase *call : calls) {
+        if (geometries[call->getCalledFunction()] > k_max_copies)
+            continue;
+        llvm::Function *&copy = copies[spec_key(*call)];
+        if (!copy) {
+            copy = specialise(*call);
+            flat.insert(copy);
+            work.push_back(copy);
+        }
+        call->setCalledFunction(copy);
+    }
+    while (!work.empty()) {
+        llvm::Function *f = work.back();
+        work.pop_back();
+        for (llvm::CallBase *call : defined_calls(*f))
+            if (flat.insert(call->getCalledFunction()).second)
+                work.push_back(call->getCalledFunction());
+    }
+    for (llvm::Function &f : m)
+        if (!f.isDeclaration() && f.hasLocalLinkage())
+            for (llvm::CallBase *call : defined_calls(f))
+                call->addFnAttr(flat.count(&f) ? llvm::Attribute::AlwaysInline
+                                               : llvm::Attribute::NoInline);
+}
+
+// The -O3 module pipeline with loop and SLP vectorisers and unrolling, the
+// target's cost model from tm (what clang's BackendUtil runs for -O3).
+void optimise(llvm::Module &m, llvm::TargetMachine &tm)
+{
+    // Declared in this order so that they are destroyed in the reverse one.
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PipelineTuningOptions pto;
+    pto.LoopInterleaving = true;
+    pto.LoopVectorization = true;
+    pto.SLPVectorization = true;
+    pto.LoopUnrolling = true;
+    llvm::PassBuilder pb(&tm, pto);
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    m.setDataLayout(tm.createDataLayout());
+    pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+}
+
+// The host as cc1_args describes it: host_cpu() and the host's features
+// (detectHost asks getHostCPUFeatures), CodeGenOpt::Aggressive.
+llvm::Expected<llvm::orc::JITTargetMachineBuilder> host_machine()
 {
     auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-    if (!jtmb) {
-        err = llvm::toString(jtmb.takeError());
-        return nullptr;
+    if (jtmb) {
+        jtmb->setCPU(host_cpu());
+        jtmb->setCodeGenOptLevel(llvm::CodeGenOpt::Aggressive);
     }
-    jtmb->setCodeGenOptLevel(llvm::CodeGenOpt::Aggressive);
-    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+    return jtmb;
+}
+
+std::unique_ptr<llvm::orc::LLJIT> make_jit(llvm::orc::JITTargetMachineBuilder jtmb,
+                                           std::string &err)
+{
+    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create();
     if (!jit) {
         err = llvm::toString(jit.takeError());
         return nullptr;
@@ -260,8 +413,17 @@ extern "C" void *jit_be_compile(const JitBeFile *files, int nfiles, char **err)
                                         : diags);
         return nullptr;
     }
+    auto jtmb = host_machine();
+    auto tm = jtmb ? jtmb->createTargetMachine()
+                   : llvm::Expected<std::unique_ptr<llvm::TargetMachine>>(jtmb.takeError());
+    if (!tm) {
+        *err = dup_string("LLJIT: " + llvm::toString(tm.takeError()));
+        return nullptr;
+    }
+    inline_policy(*m);
+    optimise(*m, **tm);
     std::string jerr;
-    std::unique_ptr<llvm::orc::LLJIT> jit = make_jit(jerr);
+    std::unique_ptr<llvm::orc::LLJIT> jit = make_jit(std::move(*jtmb), jerr);
     if (!jit) {
         *err = dup_string("LLJIT: " + jerr);
         return nullptr;
