@@ -3,6 +3,7 @@
  * uninterrupted one.
  */
 #include "search/bilevel.h"
+#include "search/bilevel_internal.h"
 
 #include "runtime/ref/grad.h"
 #include "runtime/train/train.h"
@@ -30,6 +31,7 @@ typedef struct Loop {
     const BatchSource *src;
     Tape *tape;
     OptParam *w, *a; /* network weights, architecture params */
+    ValueId *wid;    /* the value of each weight */
     int nw, na;
     Sgd sgd;
     Adam adam;
@@ -39,6 +41,8 @@ typedef struct Loop {
     float **saved;          /* second order: the weights before the unrolled step */
     float **v;              /* second order: d L_arch / d w' */
     float **dalpha;         /* second order: the arch gradient being assembled */
+    OptParam *stats;        /* second order: running statistics, saved in .grad */
+    int nstats;
 } Loop;
 
 static float *alloc_floats(int64_t n, Diag *d)
@@ -56,14 +60,22 @@ static bool collect_params(Loop *L, Diag *d)
     bool *stats = ir_fill_stats(g);
     L->w = calloc(g->nval, sizeof *L->w);
     L->a = calloc((size_t)L->net->narch + 1, sizeof *L->a);
-    if (!L->w || !L->a) {
+    L->wid = calloc(g->nval, sizeof *L->wid);
+    L->stats = calloc(g->nval, sizeof *L->stats);
+    if (!L->w || !L->a || !L->wid || !L->stats) {
         diag_error(d, (Loc){0}, "out of memory");
         return false;
     }
     for (uint32_t i = 1; i < g->nnode; i++) {
         ValueId v = g->nodes[i].out;
-        if (g->nodes[i].op != OP_PARAM || stats[v])
+        if (g->nodes[i].op != OP_PARAM)
             continue;
+        if (stats[v]) {
+            if (g->vals[v].data)
+                L->stats[L->nstats++] = (OptParam){g->vals[v].data, NULL,
+                                                   shape_numel(&g->vals[v].shape), false};
+            continue;
+        }
         bool arch = false;
         for (int k = 0; k < L->net->narch; k++)
             arch = arch || L->net->arch[k] == v;
@@ -78,7 +90,7 @@ static bool collect_params(Loop *L, Diag *d)
         if (arch)
             L->a[L->na++] = p;
         else
-            L->w[L->nw++] = p;
+            L->wid[L->nw] = v, L->w[L->nw++] = p;
     }
     return true;
 }
@@ -114,7 +126,23 @@ static void shift_weights(Loop *L, float sign_eps)
             L->w[i].data[k] = L->saved[i][k] + sign_eps * L->v[i][k];
 }
 
-/* DARTS's unrolled arch gradient, left in the arch params' grad buffers. */
+/* Saves (save) or restores the running statistics. */
+static void keep_stats(Loop *L, bool save)
+{
+    for (int i = 0; i < L->nstats; i++) {
+        OptParam *s = &L->stats[i];
+        size_t bytes = sizeof(float) * (size_t)s->numel;
+        memcpy(save ? s->grad : s->data, save ? s->data : s->grad, bytes);
+    }
+}
+
+/* DARTS's unrolled arch gradient (architect.py _backward_step_unrolled),
+ * left in the arch params' grad buffers. The net's weights are back to w on
+ * return. The reference runs the arch batch on a copy of the model holding
+ * w', so that forward must not move the net's running statistics: they are
+ * saved around it. The train-batch forwards (unroll and both Hessian-vector
+ * product points) update them as in the reference, which runs those on the
+ * model itself. */
 static bool arch_grad_second_order(Loop *L, int epoch, int64_t step, float lr, double *loss,
                                    Diag *d)
 {
@@ -129,7 +157,10 @@ static bool arch_grad_second_order(Loop *L, int epoch, int64_t step, float lr, d
             p->data[k] -= lr * (L->o->momentum * L->sgd.velocity[i][k] + p->grad[k] +
                                 wd * p->data[k]);
     }
-    if (!loss_and_grad(L, SPLIT_ARCH, epoch, step, loss, d))
+    keep_stats(L, true);
+    bool ok = loss_and_grad(L, SPLIT_ARCH, epoch, step, loss, d);
+    keep_stats(L, false);
+    if (!ok)
         return false;
     for (int i = 0; i < L->na; i++)
         memcpy(L->dalpha[i], L->a[i].grad, sizeof(float) * (size_t)L->a[i].numel);
@@ -153,14 +184,18 @@ static bool arch_grad_second_order(Loop *L, int epoch, int64_t step, float lr, d
     return true;
 }
 
+/* The arch gradient of one step, in the arch params' grad buffers. */
+static bool arch_grad(Loop *L, int epoch, int64_t step, float lr, double *loss, Diag *d)
+{
+    return L->o->second_order ? arch_grad_second_order(L, epoch, step, lr, loss, d)
+                              : loss_and_grad(L, SPLIT_ARCH, epoch, step, loss, d);
+}
+
 static bool one_step(Loop *L, int epoch, int64_t step, float lr, SearchStep *s, Diag *d)
 {
     s->arch_loss = NAN;
     if (epoch >= L->o->arch_start_epoch && L->na > 0) {
-        bool ok = L->o->second_order
-                      ? arch_grad_second_order(L, epoch, step, lr, &s->arch_loss, d)
-                      : loss_and_grad(L, SPLIT_ARCH, epoch, step, &s->arch_loss, d);
-        if (!ok)
+        if (!arch_grad(L, epoch, step, lr, &s->arch_loss, d))
             return false;
         rt_adam_step(&L->adam, L->o->arch_lr);
     }
@@ -284,6 +319,9 @@ static bool loop_init(Loop *L, Diag *d)
     for (int i = 0; i < L->na; i++)
         if (!(L->dalpha[i] = alloc_floats(L->a[i].numel, d)))
             return false;
+    for (int i = 0; i < L->nstats; i++)
+        if (!(L->stats[i].grad = alloc_floats(L->stats[i].numel, d)))
+            return false;
     return true;
 }
 
@@ -293,7 +331,9 @@ static void loop_free(Loop *L)
         free(L->saved[i]), free(L->v[i]);
     for (int i = 0; L->dalpha && i < L->na; i++)
         free(L->dalpha[i]);
-    free(L->saved), free(L->v), free(L->dalpha);
+    for (int i = 0; L->stats && i < L->nstats; i++)
+        free(L->stats[i].grad);
+    free(L->saved), free(L->v), free(L->dalpha), free(L->stats), free(L->wid);
     if (L->sgd.params)
         rt_sgd_free(&L->sgd);
     if (L->adam.params)
@@ -324,6 +364,26 @@ bool search_run(SuperNet *net, const BatchSource *src, const SearchOptions *o, D
             ok = save_checkpoint(&L, epoch + 1, d);
         if (ok && o->on_epoch)
             ok = o->on_epoch(o->ctx, epoch, sum / (double)src->steps_per_epoch, d);
+    }
+    loop_free(&L);
+    return ok;
+}
+
+bool search_arch_grad(SuperNet *net, const BatchSource *src, const SearchOptions *o, int epoch,
+                     int64_t step, float lr, const float *const *velocity, float **grads,
+                     double *loss, Diag *d)
+{
+    Loop L = {.net = net, .o = o, .src = src};
+    bool ok = loop_init(&L, d);
+    for (int i = 0; ok && velocity && i < L.nw; i++)
+        if (velocity[L.wid[i]])
+            memcpy(L.sgd.velocity[i], velocity[L.wid[i]], sizeof(float) * (size_t)L.w[i].numel);
+    ok = ok && arch_grad(&L, epoch, step, lr, loss, d);
+    for (int k = 0; ok && k < net->narch; k++) {
+        const Value *v = &net->g->vals[net->arch[k]];
+        for (int i = 0; i < L.na; i++)
+            if (L.a[i].data == v->data)
+                memcpy(grads[k], L.a[i].grad, sizeof(float) * (size_t)L.a[i].numel);
     }
     loop_free(&L);
     return ok;

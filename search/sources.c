@@ -81,8 +81,8 @@ void srch_seg_source_free(SegSource *s)
 
 static void cls_shuffle(ClsSource *s, int split, int epoch)
 {
-    int64_t half = s->count / 2, first = split == SPLIT_ARCH ? half : 0;
-    int64_t count = split == SPLIT_ARCH ? s->count - half : half;
+    int64_t half = s->halves ? s->count / 2 : 0, first = split == SPLIT_ARCH ? half : 0;
+    int64_t count = split == SPLIT_ARCH || !s->halves ? s->count - half : half;
     for (int64_t i = 0; i < count; i++)
         s->order[i] = first + i;
     Rng r;
@@ -121,13 +121,14 @@ static bool cls_fill(void *ctx, int split, int epoch, int64_t step, float *x, ui
     return true;
 }
 
-bool srch_cls_source_init(ClsSource *s, const FashionMnist *m, int64_t count, int batch,
-                          uint64_t seed, Diag *d)
+static bool cls_init(ClsSource *s, const FashionMnist *m, int64_t count, int batch,
+                     uint64_t seed, bool halves, Diag *d)
 {
-    *s = (ClsSource){m, count < m->n ? count : m->n, batch, seed, NULL, -1, -1, {0}};
-    if (batch < 1 || s->count / 2 < batch) {
-        diag_error(d, (Loc){0}, "%lld images per half cannot fill a batch of %d",
-                   (long long)(s->count / 2), batch);
+    *s = (ClsSource){m, count < m->n ? count : m->n, batch, halves, seed, NULL, -1, -1, {0}};
+    int64_t smallest = halves ? s->count / 2 : s->count;
+    if (batch < 1 || smallest < batch) {
+        diag_error(d, (Loc){0}, "%lld images%s cannot fill a batch of %d", (long long)smallest,
+                   halves ? " per half" : "", batch);
         return false;
     }
     s->order = malloc(sizeof *s->order * (size_t)s->count);
@@ -136,8 +137,20 @@ bool srch_cls_source_init(ClsSource *s, const FashionMnist *m, int64_t count, in
         return false;
     }
     s->src.fill = cls_fill, s->src.ctx = s;
-    s->src.steps_per_epoch = (s->count / 2) / batch;
+    s->src.steps_per_epoch = smallest / batch;
     return true;
+}
+
+bool srch_cls_source_init(ClsSource *s, const FashionMnist *m, int64_t count, int batch,
+                          uint64_t seed, Diag *d)
+{
+    return cls_init(s, m, count, batch, seed, true, d);
+}
+
+bool srch_cls_source_init_all(ClsSource *s, const FashionMnist *m, int64_t count, int batch,
+                              uint64_t seed, Diag *d)
+{
+    return cls_init(s, m, count, batch, seed, false, d);
 }
 
 void srch_cls_source_free(ClsSource *s)

@@ -38,6 +38,7 @@ typedef struct ClsSource {
     const FashionMnist *m;
     int64_t count;
     int batch;
+    bool halves;
     uint64_t seed;
     int64_t *order;
     int order_epoch, order_split;
@@ -46,6 +47,10 @@ typedef struct ClsSource {
 
 bool srch_cls_source_init(ClsSource *s, const FashionMnist *m, int64_t count, int batch,
                           uint64_t seed, Diag *d);
+/* The same without halves: both splits draw from all `count` images
+ * (retraining a derived network, `nasc train`). */
+bool srch_cls_source_init_all(ClsSource *s, const FashionMnist *m, int64_t count, int batch,
+                              uint64_t seed, Diag *d);
 void srch_cls_source_free(ClsSource *s);
 
 /* ---- metrics.c ---- */

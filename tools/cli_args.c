@@ -143,6 +143,7 @@ int cli_net_option(NetArgs *na, int argc, char **argv, int *i)
         {"--C", &c->C, 2, 4096},
         {"--layers", &c->layers, 1, 1000},
         {"--classes", &c->classes, 1, 1000000},
+        {"--in-ch", &c->in_ch, 1, 4096},
     };
     for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++) {
         if (!cli_is_opt(a, ints[k].opt))

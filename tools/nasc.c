@@ -5,6 +5,7 @@
  * diagnostics, and returns the exit status. Only this folder exits.
  */
 #include "cli.h"
+#include "cli_quant.h"
 #include "codegen/codegen.h"
 #include "passes/passes.h"
 #include "runtime/interp.h"
@@ -22,6 +23,7 @@ static const char usage_text[] =
     "        -O2 (default) folds BatchNorm into convs, drops dead `none` edges and dead nodes\n"
     "        --target picks alignment and includes (docs/firmware.md; default host);\n"
     "        --max-ram / --max-flash (bytes, or 64k, 4M) fail if workspace / weights exceed\n"
+    "        --quantize int8: int8 network calibrated on DIR (*.bin raw f32, or images)\n"
     "  run ARCH [net options] [--weights W] [--in FILE] [--out FILE] [--trace DIR] [--top K]\n"
     "        run the reference interpreter; --in is raw f32 NCHW (default: seeded input)\n"
     "  inspect ARCH [net options] [--weights W]\n"
@@ -68,6 +70,8 @@ typedef struct CompileOpts {
     const char *print_after;   /* --print-after=PASS */
     bool print_after_all, stats;
     CgOptions fw;              /* --target, --max-ram, --max-flash (cli_target_option) */
+    const char *quantize;      /* --quantize int8 (cli_quant.c), or NULL: float */
+    const char *calib;         /* --calib DIR: calibration inputs for --quantize */
 } CompileOpts;
 
 static int compile_option(void *ctx, int argc, char **argv, int *i)
@@ -97,6 +101,10 @@ static int compile_option(void *ctx, int argc, char **argv, int *i)
         dst = &o->name, opt = "--name";
     else if (cli_is_opt(opt, "--emit"))
         dst = &o->emit, opt = "--emit";
+    else if (cli_is_opt(opt, "--quantize"))
+        dst = &o->quantize, opt = "--quantize";
+    else if (cli_is_opt(opt, "--calib"))
+        dst = &o->calib, opt = "--calib";
     if (!dst)
         return cli_target_option(&o->fw, argc, argv, i);
     *dst = cli_value(argc, argv, i, opt);
@@ -194,7 +202,9 @@ static int emit_c(Arena *a, const BuiltNet *net, const NetArgs *na, const Compil
         cli_out_abort(outs, 1);
         return cli_report(d);
     }
-    if (!cg_emit_c(net->g, &opt, outs[0].f, outs[1].f, d)) {
+    bool ok = o->quantize ? cli_quant_emit(net->g, &opt, o->calib, outs[0].f, outs[1].f, d)
+                          : cg_emit_c(net->g, &opt, outs[0].f, outs[1].f, d);
+    if (!ok) {
         cli_out_abort(outs, 2);
         return cli_report(d);
     }
@@ -216,6 +226,10 @@ int cmd_compile(int argc, char **argv, Arena *a, Diag *d)
     if (!valid_c_name(o.name)) {
         fprintf(stderr, "nasc compile: error: --name must be a C identifier, got '%s'\n",
                 o.name);
+        return 2;
+    }
+    if (o.quantize && (strcmp(o.quantize, "int8") || strcmp(o.emit, "c"))) {
+        fprintf(stderr, "nasc compile: error: --quantize expects int8 (with --emit=c)\n");
         return 2;
     }
     if (strcmp(o.emit, "c") == 0 && !o.out) {

@@ -12,6 +12,11 @@
  * (or twice by one) gets the sum. A node's output gradient is freed once
  * the node has passed it on: reverse order guarantees every reader of the
  * value came later in the graph and so has already contributed.
+ *
+ * rt_grad_reads says, per op, which forward data its hook reads; tape.c
+ * keeps exactly those values after a forward, and the accessors below
+ * check every read against it, so a hook reading a value the table does
+ * not declare aborts (NASC_ASSERT) instead of reading a reused buffer.
  */
 #include "runtime/train/internal.h"
 
@@ -32,14 +37,52 @@ static GradFn *const grad_table[NOP] = {
 #undef OP
 };
 
+/* What each hook reads of the forward beyond shapes, attrs and batchnorm's
+ * saved batch statistics: RD_IN(i) operand i, RD_OUT the output. One
+ * READS_<lname> per ops.def row (a missing one does not compile); the
+ * comment says what the data is needed for. */
+#define READS_param           0
+#define READS_conv2d          (RD_IN(0) | RD_IN(1))  /* x for dw, w for dx; never b */
+/* x; mean, var (eval mode) and gamma: usually params, kept anyway */
+#define READS_batchnorm       (RD_IN(0) | RD_IN(1) | RD_IN(2) | RD_IN(3))
+#define READS_relu            RD_OUT                 /* y > 0 exactly where x > 0 */
+#define READS_leaky_relu      RD_IN(0)               /* the sign of x */
+#define READS_add             0
+#define READS_maxpool2d       RD_IN(0)               /* which element won each window */
+#define READS_avgpool2d       0
+#define READS_gavgpool        0
+#define READS_concat          0
+#define READS_crop            0
+#define READS_zero            0
+#define READS_linear          (RD_IN(0) | RD_IN(1))  /* x for dw, w for dx */
+#define READS_resize_bilinear 0
+#define READS_argmax          0                      /* refused by rt_tape_new */
+#define READS_softmax         RD_OUT                 /* dx = y * (dy - sum(dy * y)) */
+#define READS_scale           (RD_IN(0) | RD_IN(1))  /* x for ds, s for dx */
+
+const uint32_t rt_grad_reads[] = {
+#define OP(E, l, nmin, nmax, ak, fl) [OP_##E] = READS_##l,
+#include "ir/ops.def"
+#undef OP
+};
+_Static_assert(sizeof rt_grad_reads / sizeof rt_grad_reads[0] == NOP,
+               "rt_grad_reads: one entry per ops.def row");
+
 static const Shape *shape_of(const Tape *t, ValueId v) { return &t->g->vals[v].shape; }
+/* Operand i's forward data; the table must declare the read. */
 static const float *in_data(const Tape *t, const Node *n, uint32_t i)
 {
+    NASC_ASSERT(i < RD_MAXIN && (rt_grad_reads[n->op] & RD_IN(i)) && t->val[n->in[i]]);
     return t->val[n->in[i]];
 }
 static const float *opt_data(const Tape *t, const Node *n, uint32_t i)
 {
-    return i < n->nin ? t->val[n->in[i]] : NULL;
+    return i < n->nin ? in_data(t, n, i) : NULL;
+}
+static const float *out_data(const Tape *t, const Node *n)
+{
+    NASC_ASSERT((rt_grad_reads[n->op] & RD_OUT) && t->val[n->out]);
+    return t->val[n->out];
 }
 static float *opt_grad(const Node *n, float *const *dx, uint32_t i)
 {
@@ -92,10 +135,13 @@ static bool grad_batchnorm(Tape *t, const Node *n, const float *dy, float *const
     return true;
 }
 
+/* From the output: the kernel's mask x > 0 equals y > 0, and the output is
+ * often kept anyway (the conv after it reads it) where the input is a
+ * mixed-op sum nothing else needs. */
 static bool grad_relu(Tape *t, const Node *n, const float *dy, float *const *dx)
 {
     if (dx[0])
-        rt_relu_backward(shape_numel(shape_of(t, n->out)), in_data(t, n, 0), dy, dx[0]);
+        rt_relu_backward(shape_numel(shape_of(t, n->out)), out_data(t, n), dy, dx[0]);
     return true;
 }
 
@@ -202,7 +248,7 @@ static bool grad_softmax(Tape *t, const Node *n, const float *dy, float *const *
     const Shape *x = shape_of(t, n->in[0]);
     int64_t k = x->d[x->rank - 1];
     if (dx[0])
-        rt_softmax_backward(shape_numel(x) / k, k, t->val[n->out], dy, dx[0]);
+        rt_softmax_backward(shape_numel(x) / k, k, out_data(t, n), dy, dx[0]);
     return true;
 }
 

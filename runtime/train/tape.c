@@ -1,14 +1,19 @@
 /* tape.c — the training forward: runs a Graph node by node over the
- * runtime/ref kernels, as runtime/interp.c does, but keeps every
- * activation (backward reads them) and, for each batchnorm run in RT_TRAIN
- * mode, the batch mean and inverse standard deviation it normalised with.
+ * runtime/ref kernels, as runtime/interp.c does, but keeps the activations
+ * backward reads (rt_grad_reads, backward.c) and, for each batchnorm run in
+ * RT_TRAIN mode, the batch mean and inverse standard deviation it
+ * normalised with. Activations no backward reads (a search supernet's
+ * mixed-op scale and add outputs, about a third of its bytes) live in
+ * scratch slots shared along the forward, as runtime/interp.c frees at last
+ * use, but planned once in rt_tape_new (internal.h).
  *
  * Dispatch is a table expanded from ir/ops.def: every row needs a
  * fwd_<lname>(Tape *, const Node *, float *y) adapter from the node's attrs
  * and operand shapes to one kernel call, so an op without one fails to
  * build. Shapes are checked once, by ir_verify in rt_tape_new; the
- * adapters trust them. Buffers are allocated once per tape: a training
- * loop runs the same graph every step, so steady state does no malloc.
+ * adapters trust them. Buffers (kept and scratch) are allocated once per
+ * tape: a training loop runs the same graph every step, so steady state
+ * does no malloc.
  */
 #include "runtime/train/internal.h"
 
@@ -295,8 +300,96 @@ static void fill_needs_grad(Tape *t, const bool *is_stat)
     }
 }
 
-/* Activation, gradient and batchnorm buffers; false if out of memory. */
-static bool alloc_buffers(Tape *t, const bool *is_stat)
+/* Which activations survive the forward: the output and what a backward
+ * that will run reads (a node's runs only if a gradient reaches its
+ * output). */
+static void fill_kept(const Tape *t, bool *kept)
+{
+    const Graph *g = t->g;
+    kept[g->outputs[0]] = true;
+    for (NodeId id = 1; id < g->nnode; id++) {
+        const Node *n = &g->nodes[id];
+        if (n->op == OP_NONE || n->op == OP_PARAM)
+            continue;
+        if (!t->needs_grad[n->out])
+            continue;
+        uint32_t reads = rt_grad_reads[n->op];
+        for (uint32_t i = 0; i < n->nin && i < RD_MAXIN; i++)
+            if (reads & RD_IN(i))
+                kept[n->in[i]] = true;
+        if (reads & RD_OUT)
+            kept[n->out] = true;
+    }
+}
+
+/* A free slot for `need` floats, marked busy: the smallest free one that
+ * fits, else the largest free one grown, else a new one. */
+static uint32_t pick_slot(size_t *cap, bool *busy, uint32_t *nslot, size_t need)
+{
+    uint32_t best = UINT32_MAX, largest = UINT32_MAX;
+    for (uint32_t s = 0; s < *nslot; s++) {
+        if (busy[s])
+            continue;
+        if (cap[s] >= need && (best == UINT32_MAX || cap[s] < cap[best]))
+            best = s;
+        if (largest == UINT32_MAX || cap[s] > cap[largest])
+            largest = s;
+    }
+    if (best == UINT32_MAX && largest != UINT32_MAX)
+        best = largest, cap[best] = need;
+    if (best == UINT32_MAX)
+        best = (*nslot)++, cap[best] = need;
+    busy[best] = true;
+    return best;
+}
+
+/* Gives every activation not kept a slot, busy from its producer to its
+ * last reader in the forward (ir_fill_last_use); slot sizes in floats go
+ * to cap. A node's output never shares a slot with its operands. Returns
+ * the number of slots. */
+static uint32_t plan_slots(Tape *t, const bool *kept, size_t *cap, bool *busy)
+{
+    const Graph *g = t->g;
+    const uint32_t *last = ir_fill_last_use(g);
+    uint32_t nslot = 0;
+    for (NodeId id = 1; id < g->nnode; id++) {
+        const Node *n = &g->nodes[id];
+        if (n->op == OP_NONE || n->op == OP_PARAM)
+            continue;
+        if (!kept[n->out]) {
+            int64_t numel = shape_numel(shape_of(t, n->out));
+            t->slot_of[n->out] = 1 + pick_slot(cap, busy, &nslot, (size_t)(numel > 0 ? numel : 1));
+        }
+        for (uint32_t i = 0; i < n->nin; i++)
+            if (t->slot_of[n->in[i]] && last[n->in[i]] == id)
+                busy[t->slot_of[n->in[i]] - 1] = false;
+        if (t->slot_of[n->out] && last[n->out] < id) /* never read */
+            busy[t->slot_of[n->out] - 1] = false;
+    }
+    return nslot;
+}
+
+/* Plans and allocates the scratch slots; false if out of memory. */
+static bool alloc_slots(Tape *t, const bool *kept)
+{
+    size_t *cap = calloc(t->g->nval, sizeof *cap);
+    bool *busy = calloc(t->g->nval, sizeof *busy);
+    bool ok = cap && busy;
+    if (ok)
+        t->nslot = plan_slots(t, kept, cap, busy);
+    if (ok && t->nslot)
+        ok = (t->slots = calloc(t->nslot, sizeof *t->slots)) != NULL;
+    for (uint32_t s = 0; ok && s < t->nslot; s++) {
+        ok = (t->slots[s] = calloc(cap[s], sizeof(float))) != NULL;
+        t->bytes += cap[s] * sizeof(float);
+    }
+    free(cap), free(busy);
+    return ok;
+}
+
+/* Kept activation, gradient and batchnorm buffers, then the scratch slots;
+ * false if out of memory. */
+static bool alloc_buffers(Tape *t, const bool *is_stat, const bool *kept)
 {
     const Graph *g = t->g;
     ValueId in = g->inputs[0];
@@ -318,8 +411,11 @@ static bool alloc_buffers(Tape *t, const bool *is_stat)
                 return false;
             continue;
         }
-        if (!(t->act[n->out] = alloc_floats(s)))
-            return false;
+        if (kept[n->out]) {
+            if (!(t->act[n->out] = alloc_floats(s)))
+                return false;
+            t->bytes += (size_t)shape_numel(s) * sizeof(float);
+        }
         if (n->op == OP_BATCHNORM) {
             int64_t c = g->vals[n->in[0]].shape.d[1];
             t->bn_mean[id] = calloc((size_t)c, sizeof(float));
@@ -328,7 +424,7 @@ static bool alloc_buffers(Tape *t, const bool *is_stat)
                 return false;
         }
     }
-    return true;
+    return alloc_slots(t, kept);
 }
 
 Tape *rt_tape_new(const Graph *g, const TapeOptions *opts, Diag *d)
@@ -342,19 +438,23 @@ Tape *rt_tape_new(const Graph *g, const TapeOptions *opts, Diag *d)
         t->opts.bn_momentum = opts ? opts->bn_momentum : 0.1f;
         t->val = calloc(g->nval, sizeof *t->val);
         t->act = calloc(g->nval, sizeof *t->act);
+        t->slot_of = calloc(g->nval, sizeof *t->slot_of);
         t->grad = calloc(g->nval, sizeof *t->grad);
         t->persistent = calloc(g->nval, sizeof *t->persistent);
         t->needs_grad = calloc(g->nval, sizeof *t->needs_grad);
         t->bn_mean = calloc(g->nnode, sizeof *t->bn_mean);
         t->bn_invstd = calloc(g->nnode, sizeof *t->bn_invstd);
-        ok = t->val && t->act && t->grad && t->persistent && t->needs_grad && t->bn_mean &&
-             t->bn_invstd;
+        ok = t->val && t->act && t->slot_of && t->grad && t->persistent && t->needs_grad &&
+             t->bn_mean && t->bn_invstd;
     }
-    if (ok) {
+    bool *kept = ok ? calloc(g->nval, sizeof *kept) : NULL;
+    if ((ok = kept != NULL)) {
         const bool *is_stat = ir_fill_stats(g);
         fill_needs_grad(t, is_stat);
-        ok = alloc_buffers(t, is_stat);
+        fill_kept(t, kept);
+        ok = alloc_buffers(t, is_stat, kept);
     }
+    free(kept);
     if (!ok) {
         diag_error(d, loc_file(NULL), "tape: out of memory for graph '%s'",
                    g->name ? g->name : "");
@@ -374,15 +474,26 @@ void rt_tape_free(Tape *t)
         if (t->grad)
             free(t->grad[v]);
     }
+    for (uint32_t s = 0; t->slots && s < t->nslot; s++)
+        free(t->slots[s]);
     for (uint32_t n = 0; n < t->g->nnode; n++) {
         if (t->bn_mean)
             free(t->bn_mean[n]);
         if (t->bn_invstd)
             free(t->bn_invstd[n]);
     }
-    free(t->val), free(t->act), free(t->grad), free(t->persistent), free(t->needs_grad);
-    free(t->bn_mean), free(t->bn_invstd), free(t->input), free(t->ws);
+    free(t->val), free(t->act), free(t->slot_of), free(t->slots), free(t->grad);
+    free(t->persistent), free(t->needs_grad), free(t->bn_mean), free(t->bn_invstd);
+    free(t->input), free(t->ws);
     free(t);
+}
+
+/* After a forward: values in scratch slots are no longer readable. */
+static void release_scratch(Tape *t)
+{
+    for (ValueId v = 1; v < t->g->nval; v++)
+        if (t->slot_of[v])
+            t->val[v] = NULL;
 }
 
 bool rt_tape_forward(Tape *t, const float *input, RtMode mode, Diag *d)
@@ -392,19 +503,20 @@ bool rt_tape_forward(Tape *t, const float *input, RtMode mode, Diag *d)
     t->d = d, t->mode = mode, t->have_forward = false;
     memcpy(t->input, input, (size_t)shape_numel(&g->vals[in].shape) * sizeof *input);
     t->val[in] = t->input;
-    for (NodeId id = 1; id < g->nnode; id++) {
+    bool ok = true;
+    for (NodeId id = 1; ok && id < g->nnode; id++) {
         const Node *n = &g->nodes[id];
         if (n->op == OP_NONE)
             continue;
-        t->val[n->out] = t->act[n->out];
-        if (!fwd_table[n->op](t, n, t->act[n->out])) {
-            t->d = NULL;
-            return false;
-        }
+        uint32_t slot = t->slot_of[n->out];
+        float *y = slot ? t->slots[slot - 1] : t->act[n->out];
+        t->val[n->out] = y;
+        ok = fwd_table[n->op](t, n, y);
     }
+    release_scratch(t);
     t->d = NULL;
-    t->have_forward = true;
-    return true;
+    t->have_forward = ok;
+    return ok;
 }
 
 const float *rt_tape_output(const Tape *t) { return t->val[t->g->outputs[0]]; }
@@ -413,6 +525,8 @@ const float *rt_tape_value(const Tape *t, ValueId v)
 {
     return v > 0 && v < t->g->nval ? t->val[v] : NULL;
 }
+
+size_t rt_tape_bytes(const Tape *t) { return t->bytes; }
 
 float *rt_tape_grad(Tape *t, ValueId v)
 {

@@ -2,8 +2,9 @@
  * through the op table's grad_<lname> hooks, and the optimisers.
  *
  * A Tape runs one Graph (single f32 input, single f32 output, batch N in
- * the input shape) and keeps every activation of the last forward so that
- * backward can run. Params are read from Value.data (the Graph's bound
+ * the input shape) and keeps, of the last forward, the activations some
+ * op's backward reads (and the output); the others share scratch buffers
+ * during the forward and are gone after it. Params are read from Value.data (the Graph's bound
  * weights), so an optimiser step that updates Value.data in place is seen
  * by the next forward; the trainer owns that memory. Gradients exist for
  * every param that is not a running statistic (ir_fill_stats) and for the
@@ -39,8 +40,13 @@ void rt_tape_free(Tape *t);
  * readable through rt_tape_output until the next forward. */
 bool rt_tape_forward(Tape *t, const float *input, RtMode mode, Diag *d);
 const float *rt_tape_output(const Tape *t);
-/* The value's data from the last forward (activations, params), or NULL. */
+/* The value's data from the last forward (params, the input, the output
+ * and the activations backward reads), or NULL: for an activation no
+ * backward reads (e.g. mixed-op scale and add outputs), released. */
 const float *rt_tape_value(const Tape *t, ValueId v);
+/* Bytes of activation buffers the tape holds (kept values and the scratch
+ * the others share; not params, gradients, the input copy or workspace). */
+size_t rt_tape_bytes(const Tape *t);
 
 /* Backward from dout = d loss / d output (numel of the output value):
  * accumulates into every param gradient and the input gradient. Needs a
