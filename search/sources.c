@@ -8,44 +8,43 @@
 
 #include <stdlib.h>
 
-/* The samples a split draws from: [first, first + count). */
-static void split_range(const SegSource *s, int split, int64_t *first, int64_t *count)
+/* Fills order with a permutation of the samples `split` draws from — with
+ * halves, SPLIT_WEIGHTS the first n/2 and SPLIT_ARCH the rest; without, all
+ * n — by Fisher-Yates seeded from (seed, epoch, split). Returns the count. */
+static int64_t shuffle_split(int64_t *order, int64_t n, bool halves, int split, int epoch,
+                             uint64_t seed)
 {
-    int64_t half = s->ds->n / 2;
-    if (!s->halves) {
-        *first = 0, *count = s->ds->n;
-        return;
-    }
-    *first = split == SPLIT_ARCH ? half : 0;
-    *count = split == SPLIT_ARCH ? s->ds->n - half : half;
-}
-
-/* Fisher-Yates over the split's range, seeded by (seed, epoch, split). */
-static void shuffle(SegSource *s, int split, int epoch)
-{
-    int64_t first, count;
-    split_range(s, split, &first, &count);
+    int64_t half = halves ? n / 2 : 0, first = split == SPLIT_ARCH ? half : 0;
+    int64_t count = split == SPLIT_ARCH || !halves ? n - half : half;
     for (int64_t i = 0; i < count; i++)
-        s->order[i] = first + i;
+        order[i] = first + i;
     Rng r;
-    srch_rng_seed(&r, srch_rng_mix(s->seed, ((uint64_t)epoch << 1 | (uint64_t)split) + 1));
+    srch_rng_seed(&r, srch_rng_mix(seed, ((uint64_t)epoch << 1 | (uint64_t)split) + 1));
     for (int64_t i = count - 1; i > 0; i--) {
         int64_t j = srch_rng_below(&r, (uint32_t)(i + 1));
-        int64_t t = s->order[i];
-        s->order[i] = s->order[j], s->order[j] = t;
+        int64_t t = order[i];
+        order[i] = order[j], order[j] = t;
     }
-    s->order_epoch = epoch, s->order_split = split;
+    return count;
+}
+
+/* The augmentation stream of one batch: a pure function of its coordinates. */
+static void batch_rng(Rng *r, uint64_t seed, uint64_t salt, int epoch, int split, int64_t step)
+{
+    uint64_t stream = ((((uint64_t)epoch << 1) | (uint64_t)split) << 32) ^ (uint64_t)step;
+    srch_rng_seed(r, srch_rng_mix(seed ^ salt, stream));
 }
 
 static bool seg_fill(void *ctx, int split, int epoch, int64_t step, float *x, uint8_t *labels,
                      Diag *d)
 {
     SegSource *s = ctx;
-    if (s->order_epoch != epoch || s->order_split != split)
-        shuffle(s, split, epoch);
+    if (s->order_epoch != epoch || s->order_split != split) {
+        shuffle_split(s->order, s->ds->n, s->halves, split, epoch, s->seed);
+        s->order_epoch = epoch, s->order_split = split;
+    }
     Rng r;
-    uint64_t stream = ((((uint64_t)epoch << 1) | (uint64_t)split) << 32) ^ (uint64_t)step;
-    srch_rng_seed(&r, srch_rng_mix(s->seed ^ 0x63726f70ull, stream)); /* "crop" */
+    batch_rng(&r, s->seed, 0x63726f70ull /* "crop" */, epoch, split, step);
     return srch_ds_batch(s->ds, &r, s->order + step * s->batch, s->batch, s->crop_h, s->crop_w,
                          s->flip, x, labels, d);
 }
@@ -79,32 +78,17 @@ void srch_seg_source_free(SegSource *s)
 
 /* ---- classification ---- */
 
-static void cls_shuffle(ClsSource *s, int split, int epoch)
-{
-    int64_t half = s->halves ? s->count / 2 : 0, first = split == SPLIT_ARCH ? half : 0;
-    int64_t count = split == SPLIT_ARCH || !s->halves ? s->count - half : half;
-    for (int64_t i = 0; i < count; i++)
-        s->order[i] = first + i;
-    Rng r;
-    srch_rng_seed(&r, srch_rng_mix(s->seed, ((uint64_t)epoch << 1 | (uint64_t)split) + 1));
-    for (int64_t i = count - 1; i > 0; i--) {
-        int64_t j = srch_rng_below(&r, (uint32_t)(i + 1));
-        int64_t t = s->order[i];
-        s->order[i] = s->order[j], s->order[j] = t;
-    }
-    s->order_epoch = epoch, s->order_split = split;
-}
-
 static bool cls_fill(void *ctx, int split, int epoch, int64_t step, float *x, uint8_t *labels,
                      Diag *d)
 {
     (void)d;
     ClsSource *s = ctx;
-    if (s->order_epoch != epoch || s->order_split != split)
-        cls_shuffle(s, split, epoch);
+    if (s->order_epoch != epoch || s->order_split != split) {
+        shuffle_split(s->order, s->count, s->halves, split, epoch, s->seed);
+        s->order_epoch = epoch, s->order_split = split;
+    }
     Rng r;
-    uint64_t stream = ((((uint64_t)epoch << 1) | (uint64_t)split) << 32) ^ (uint64_t)step;
-    srch_rng_seed(&r, srch_rng_mix(s->seed ^ 0x666c6970ull, stream)); /* "flip" */
+    batch_rng(&r, s->seed, 0x666c6970ull /* "flip" */, epoch, split, step);
     int rows = s->m->rows, cols = s->m->cols;
     for (int b = 0; b < s->batch; b++) {
         int64_t i = s->order[step * s->batch + b];
