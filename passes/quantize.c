@@ -278,10 +278,13 @@ static bool plan_avgpool2d(QPlanner *qp, const Node *n) { return plan_pool(qp, n
 
 static bool plan_gavgpool(QPlanner *qp, const Node *n)
 {
-    same_q(qp, n);
+    own_param(qp, n->out);
     const Shape *xs = shp(qp, n->in[0]);
-    set_p(add_step(qp, Q8K_GAVGPOOL, n, n->in[0], 0),
-          (int32_t[]){(int32_t)xs->d[1], (int32_t)(xs->d[2] * xs->d[3])}, 2);
+    QParam qx = *qof(qp, n->in[0]), qy = *qof(qp, n->out);
+    int32_t hw = (int32_t)(xs->d[2] * xs->d[3]);
+    int32_t p[6] = {(int32_t)xs->d[1], hw, qx.zp, qy.zp, 0, 0};
+    pass_quant_multiplier((double)qx.scale / ((double)qy.scale * hw), &p[4], &p[5]);
+    set_p(add_step(qp, Q8K_GAVGPOOL, n, n->in[0], 0), p, 6);
     return true;
 }
 

@@ -12,9 +12,10 @@
  * range widened to contain 0), weights per output channel symmetric
  * (max |w| -> 127), biases int32 at scale in_scale * w_scale, requant
  * multipliers as (M in [2^30, 2^31), shift) with gemmlowp rounding. relu,
- * max/avg/global pooling, crop and resize keep their input's quantisation;
- * conv, linear, batchnorm, add, leaky_relu and concat get their own from the
- * calibration range (concat requantises each operand into its slice).
+ * max/avg pooling, crop and resize keep their input's quantisation; conv,
+ * linear, batchnorm, add, leaky_relu, global pooling and concat get their
+ * own from the calibration range (concat requantises each operand into its
+ * slice).
  */
 #ifndef NASC_PASSES_QUANTIZE_H
 #define NASC_PASSES_QUANTIZE_H

@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  compile ARCH [net options] [--weights W] [--name NAME] [--emit=c|ir] -o OUT\n"
     "          [-O0|-O1|-O2] [--passes=a,b,c] [--print-after=PASS] [--print-after-all] [--stats]\n"
     "          [--target host|generic|cortex-m4|cortex-m7] [--max-ram BYTES] [--max-flash BYTES]\n"
+    "          [--quantize int8 --calib DIR]\n"
     "        compile to OUT (NAME.c; NAME.h is written beside it), or print/write the IR;\n"
     "        -O2 (default) folds BatchNorm into convs, drops dead `none` edges and dead nodes\n"
     "        --target picks alignment and includes (docs/firmware.md; default host);\n"

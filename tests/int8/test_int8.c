@@ -7,12 +7,17 @@
  *    within 1 of the exactly rounded real product; pass_quant_multiplier
  *    within 2^-30 relative.
  * 2. Small DARTS (darts_v2, C=8, 2 layers, 32x32) and Auto-DeepLab
- *    (autodeeplab_tf, F=2, no decoder, 33x33) nets with seeded weights and
- *    data-calibrated BN, -O2: calibrated on 8 seeded inputs, the int8
- *    reference on 4 other inputs must stay within TOL of the float
- *    interpreter, relative to the float output's range; then the emitted
- *    int8 C, built with gcc and clang (-std=c99 -Wall -Wextra -Werror
- *    -pedantic), must equal the int8 reference bit for bit.
+ *    (autodeeplab_tf, F=2, no decoder, 33x33; BN statistics of a batch of
+ *    16) nets with seeded weights, -O2, calibrated on 8 seeded inputs:
+ *    a. every plan step, fed its operands' quantised float values (the
+ *       interpreter's trace), within STEP_TOL output steps of float;
+ *    b. DARTS: the int8 reference on 4 other inputs within TOL of the float
+ *       interpreter, relative to the float output's range. For the seeded
+ *       ADL net this is printed, not checked: its float output alone moves
+ *       by ~0.9 of its range when the input moves by half an int8 step
+ *       (printed too); bench/int8.sh checks a trained ADL net by mIoU;
+ *    c. the emitted int8 C, built with gcc and clang (-std=c99 -Wall
+ *       -Wextra -Werror -pedantic), equal to the int8 reference bit for bit.
  */
 #include "codegen/codegen_int8.h"
 #include "frontend/frontend.h"
@@ -120,6 +125,41 @@ static float *gauss(int64_t n)
     return p;
 }
 
+/* The ADL net with seeded weights and BatchNorm statistics of a batch of
+ * BN_BATCH inputs, lowered again at batch 1. Statistics of one image are
+ * degenerate here: at stride 32 a 33x33 input leaves 2x2 positions per
+ * channel, the variances are near zero, and activations grow to ~1e7 by
+ * the last cell (at batch 16 they stay within +-10). */
+enum { BN_BATCH = 16 };
+static Graph *adl_with_batch_bn(Arena *a, AdlArch *arch, Diag *d)
+{
+    arch->batch = BN_BATCH;
+    Graph *gb = fe_lower_autodeeplab(a, arch, d);
+    arch->batch = 1;
+    Graph *g = gb ? fe_lower_autodeeplab(a, arch, d) : NULL;
+    if (!g)
+        return NULL;
+    fe_init_weights(gb, 7);
+    fe_init_weights(g, 7); /* allocates g's params; the values are copied below */
+    float *x = gauss(shape_numel(&gb->vals[gb->inputs[0]].shape));
+    bool ok = rt_interp_calibrate_bn(gb, x, d);
+    free(x);
+    for (ValueId v = 1; ok && v < g->nval; v++) { /* every param, by state_dict name */
+        Value *val = &g->vals[v];
+        if (!val->data || !val->name)
+            continue;
+        ValueId u = 1;
+        while (u < gb->nval && !(gb->vals[u].data && gb->vals[u].name &&
+                                 !strcmp(gb->vals[u].name, val->name)))
+            u++;
+        CHECK(u < gb->nval, "param %s missing at batch %d", val->name, BN_BATCH);
+        if (u < gb->nval)
+            memcpy(val->data, gb->vals[u].data,
+                   (size_t)shape_numel(&val->shape) * sizeof(float));
+    }
+    return ok ? g : NULL;
+}
+
 static Graph *build(Arena *a, const char *src, bool adl, Diag *d)
 {
     char *path = arena_printf(a, "%s/examples/genotypes/%s", src,
@@ -135,7 +175,9 @@ static Graph *build(Arena *a, const char *src, bool adl, Diag *d)
         if (!ok)
             return NULL;
         arch.F = 2, arch.decoder = false, arch.in_h = arch.in_w = 33;
-        g = fe_lower_autodeeplab(a, &arch, d);
+        g = adl_with_batch_bn(a, &arch, d);
+        if (!g)
+            return NULL;
     } else {
         Genotype gt;
         NetConfig cfg;
@@ -146,13 +188,16 @@ static Graph *build(Arena *a, const char *src, bool adl, Diag *d)
     }
     if (!g)
         return NULL;
-    fe_init_weights(g, 7);
-    float *x = gauss(shape_numel(&g->vals[g->inputs[0]].shape));
     int n;
     const char *const *pipe = pass_pipeline_for_level(2, &n);
-    bool ok = rt_interp_calibrate_bn(g, x, d) && pass_run_pipeline(g, pipe, n, NULL, d) >= 0;
-    free(x);
-    return ok ? g : NULL;
+    bool ok = true;
+    if (!adl) {
+        fe_init_weights(g, 7);
+        float *x = gauss(shape_numel(&g->vals[g->inputs[0]].shape));
+        ok = rt_interp_calibrate_bn(g, x, d);
+        free(x);
+    }
+    return ok && pass_run_pipeline(g, pipe, n, NULL, d) >= 0 ? g : NULL;
 }
 
 static bool write_file(const char *path, const void *p, size_t n)
@@ -209,6 +254,105 @@ static void check_emitted(const Graph *g, const QPlan *plan, const char *dir, co
     }
 }
 
+/* Largest error of one step fed the quantised float inputs, in steps of its
+ * output's quantisation. Rounding the inputs and the weights adds up over a
+ * conv's fan-in to a few output steps (5.1 is the worst measured on the ADL
+ * net); a wrong zero point, offset, tap or multiplier costs tens or more. */
+static const double STEP_TOL = 8.0;
+
+typedef void Q8Fn(int8_t *y, const int8_t *a, const int8_t *b, const int8_t *w,
+                  const int32_t *t, const int32_t *p);
+static Q8Fn *const q8_table[NQ8K] = {
+#define X(E, n) nasc_q8_##n,
+    Q8_KERNELS(X)
+#undef X
+};
+
+static float *read_trace(const char *dir, ValueId v, int64_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/q%u.bin", dir, v);
+    float *f = malloc((size_t)n * sizeof *f);
+    FILE *fp = fopen(path, "rb");
+    bool ok = fp && fread(f, sizeof *f, (size_t)n, fp) == (size_t)n;
+    if (fp)
+        fclose(fp);
+    if (!ok)
+        free(f);
+    return ok ? f : NULL;
+}
+
+/* Every step of plan on its own: the float interpreter's trace of x gives
+ * each value; each step runs on its operands' quantised float values and
+ * must land within STEP_TOL output steps of the float result. x is one of
+ * the calibration inputs, so no value lies outside its calibrated range.
+ * Returns the worst error in output steps. */
+static double check_steps(const Graph *g, const QPlan *plan, const float *x, const char *dir,
+                          const char *what)
+{
+    Graph named = *g;
+    named.vals = arena_calloc(g->arena, g->nval, sizeof *named.vals);
+    memcpy(named.vals, g->vals, g->nval * sizeof *named.vals);
+    for (ValueId v = 1; v < g->nval; v++)
+        if (g->vals[v].dtype == DT_F32 && !g->vals[v].data)
+            named.vals[v].name = arena_printf(g->arena, "q%u", v);
+    Diag d;
+    diag_init(&d);
+    float *out = malloc((size_t)shape_numel(&g->vals[plan->out].shape) * sizeof(float));
+    bool ok = rt_interp_run(&named, x, out, dir, &d);
+    diag_print(&d, stdout);
+    diag_free(&d);
+    free(out);
+    CHECK(ok, "%s: float trace", what);
+    int8_t **in = calloc(g->nval, sizeof *in), **y = calloc(g->nval, sizeof *y);
+    float **f = calloc(g->nval, sizeof *f);
+    for (ValueId v = 1; ok && v < g->nval; v++) {
+        int64_t n = shape_numel(&g->vals[v].shape);
+        if (!named.vals[v].name || named.vals[v].data || !(f[v] = read_trace(dir, v, n)))
+            continue;
+        in[v] = malloc((size_t)n), y[v] = calloc((size_t)n, 1);
+        nasc_q8_quantize(in[v], f[v], (int32_t)n, 1.0f / plan->q[v].scale, plan->q[v].zp);
+    }
+    for (uint32_t i = 0; ok && i < plan->nstep; i++) {
+        const Q8Step *s = &plan->steps[i];
+        CHECK(y[s->y] && (!s->a || in[s->a]) && (!s->b || in[s->b]), "%s: step %u: no trace",
+              what, i);
+        if (y[s->y] && (!s->a || in[s->a]) && (!s->b || in[s->b]))
+            q8_table[s->k](y[s->y], s->a ? in[s->a] : NULL, s->b ? in[s->b] : NULL, s->w,
+                           s->t, s->p);
+    }
+    double worst = 0;
+    for (uint32_t i = 0; ok && i < plan->nstep; i++) {
+        ValueId v = plan->steps[i].y;
+        bool more = i + 1 < plan->nstep && plan->steps[i + 1].y == v; /* concat */
+        if (g->vals[v].dtype != DT_F32 || !y[v] || more)
+            continue;
+        QParam q = plan->q[v];
+        double err = 0;
+        for (int64_t k = 0; k < shape_numel(&g->vals[v].shape); k++)
+            err = fmax(err, fabs(q.scale * (y[v][k] - q.zp) - f[v][k]) / q.scale);
+        CHECK(err <= STEP_TOL, "%s: step %u (%s, value %u): %.2f output steps off", what, i,
+              pass_quant_kernel_name(plan->steps[i].k), v, err);
+        worst = fmax(worst, err);
+    }
+    for (ValueId v = 1; v < g->nval; v++)
+        free(in[v]), free(y[v]), free(f[v]);
+    free(in), free(y), free(f);
+    return worst;
+}
+
+/* Largest |a - b| as a fraction of a's range. */
+static double rel_err(const float *a, const float *b, int64_t n)
+{
+    float lo = a[0], hi = a[0];
+    double err = 0;
+    for (int64_t i = 0; i < n; i++) {
+        lo = a[i] < lo ? a[i] : lo, hi = a[i] > hi ? a[i] : hi;
+        err = fmax(err, fabs((double)a[i] - b[i]));
+    }
+    return err / (hi > lo ? (double)hi - lo : 1.0);
+}
+
 static void test_net(const char *src, const char *dir, bool adl)
 {
     const char *what = adl ? "autodeeplab F=2 33x33" : "darts_v2 C=8 layers=2";
@@ -226,31 +370,39 @@ static void test_net(const char *src, const char *dir, bool adl)
     diag_print(&d, stdout);
     CHECK(ok, "%s: build / calibrate / plan", what);
     if (ok) {
+        double steps = check_steps(g, &plan, cal, dir, what);
+        printf("%s %s: each of %u steps on quantised float inputs within %.2f output steps "
+               "(tolerance %.0f)\n", steps <= STEP_TOL ? "ok  " : "FAIL", what, plan.nstep,
+               steps, STEP_TOL);
         int64_t nout = shape_numel(&g->vals[g->outputs[0]].shape);
         float *fy = malloc((size_t)nout * sizeof *fy), *qy = malloc((size_t)nout * sizeof *qy);
-        double worst = 0;
+        float *ny = malloc((size_t)nout * sizeof *ny), *xn = malloc((size_t)nin * sizeof *xn);
+        double worst = 0, sens = 0, half_step = 0.5 * plan.q[plan.in].scale;
         for (int t = 0; t < 4; t++) {
             float *x = gauss(nin);
-            ok = rt_interp_run(g, x, fy, NULL, &d) && rt_q8_run(g, &plan, x, qy, NULL, &d);
+            for (int64_t i = 0; i < nin; i++)
+                xn[i] = x[i] + (float)(half_step * (next_u32() / 2147483648.0 - 1.0));
+            ok = rt_interp_run(g, x, fy, NULL, &d) && rt_q8_run(g, &plan, x, qy, NULL, &d) &&
+                 rt_interp_run(g, xn, ny, NULL, &d);
             CHECK(ok, "%s: run", what);
-            float lo = fy[0], hi = fy[0];
-            double err = 0;
-            for (int64_t i = 0; i < nout; i++) {
-                lo = fy[i] < lo ? fy[i] : lo, hi = fy[i] > hi ? fy[i] : hi;
-                err = fmax(err, fabs((double)fy[i] - qy[i]));
-            }
-            err /= hi > lo ? (double)hi - lo : 1.0;
-            worst = fmax(worst, err);
+            worst = fmax(worst, rel_err(fy, qy, nout));
+            sens = fmax(sens, rel_err(fy, ny, nout));
             if (t == 3)
                 check_emitted(g, &plan, dir, src, x, qy, (size_t)nout * sizeof *qy, what);
             free(x);
         }
-        CHECK(worst <= TOL, "%s: int8 vs float max error %.4f of the output range > %.2f",
-              what, worst, TOL);
+        /* Seeded weights: the 12-cell ADL net amplifies any perturbation (its
+         * float output moves by `sens` when the input moves by half an int8
+         * step), so its end-to-end error says nothing about int8; the check
+         * there is per step (above), and bench/int8.sh scores a trained net. */
+        if (!adl)
+            CHECK(worst <= TOL, "%s: int8 vs float max error %.4f of the output range > %.2f",
+                  what, worst, TOL);
         printf("%s %s: int8 reference vs float: max error %.4f of the output range "
-               "(tolerance %.2f), %u steps\n", worst <= TOL ? "ok  " : "FAIL", what, worst, TOL,
-               plan.nstep);
-        free(fy), free(qy);
+               "(%s %.2f); float alone, input +-half an int8 step: %.4f\n",
+               adl ? "info" : worst <= TOL ? "ok  " : "FAIL", what, worst,
+               adl ? "not checked, seeded net; tolerance elsewhere" : "tolerance", TOL, sens);
+        free(fy), free(qy), free(ny), free(xn);
     }
     free(cal);
     diag_free(&d);
