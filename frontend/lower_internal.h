@@ -1,6 +1,7 @@
 /* lower_internal.h — IR builders shared by the macro-network lowerings
- * (lower_darts.c, lower_autodeeplab.c). Not part of the frontend API; never
- * included from outside frontend/.
+ * (lower_darts.c, lower_autodeeplab.c) and the search supernets, through
+ * search/build.h. Not part of the frontend API (frontend.h): nothing else
+ * outside frontend/ includes it.
  *
  * Both networks are made of the same operations.py modules (ReLUConvBN,
  * SepConv, DilConv, FactorizedReduce, pools, Zero, Identity): the builders

@@ -19,6 +19,7 @@
  * (layer, level) order, the `cells.<i>` of the state_dict.
  */
 #include "search/adl_search.h"
+#include "search/build.h"
 
 #include <string.h>
 
@@ -27,12 +28,9 @@ enum { ASPP_BASE_RATE = 24 }; /* rates 24, 12, 6, 3: "96 / stride" in auto_deepl
 /* ASPP's concate_bn is BatchNorm2d(C, momentum) with momentum = 0.0003 in
  * the eps position: torch takes it as eps. */
 #define ASPP_CONCAT_EPS 3e-4f
-#define BN_EPS 1e-5f
 
 typedef struct Build {
-    Graph *g;
-    Diag *d;
-    bool failed;
+    Lower lw;                    /* graph, diagnostics, failed (search/build.h) */
     const AdlSearchConfig *cfg;
     int64_t size[ADL_LEVELS][2]; /* spatial size of each level */
     ValueId alpha_w;             /* softmax(alphas) [edges, 8] */
@@ -56,123 +54,25 @@ enum { PRIM_MAXPOOL = 1, PRIM_AVGPOOL = 2, PRIM_SKIP = 3, PRIM_FIRST_CONV = 4 };
 
 /* ---- node builders: a 0 operand or an earlier failure gives 0 ---- */
 
-static ValueId node(Build *b, Op op, const ValueId *in, uint32_t nin, const Attrs *a)
-{
-    if (b->failed)
-        return 0;
-    for (uint32_t i = 0; i < nin; i++)
-        if (!in[i])
-            return 0;
-    ValueId v = ir_graph_add_node(b->g, op, in, nin, a, (Loc){0}, b->d);
-    b->failed = v == 0;
-    return v;
-}
-
-static ValueId param(Build *b, Shape s, const char *name)
-{
-    return ir_graph_add_param(b->g, s, name, (Loc){0});
-}
-
-static int64_t channels(const Build *b, ValueId x)
-{
-    return x ? b->g->vals[x].shape.d[1] : 1;
-}
-
-static ValueId relu(Build *b, ValueId x)
-{
-    return node(b, OP_RELU, &x, 1, NULL);
-}
-
-static ValueId add(Build *b, ValueId sum, ValueId x)
-{
-    ValueId in[2] = {sum, x};
-    return sum ? node(b, OP_ADD, in, 2, NULL) : x;
-}
-
-/* x * s.flat[index] */
-static ValueId scale(Build *b, ValueId x, ValueId s, int index)
-{
-    ValueId in[2] = {x, s};
-    Attrs a = {.index = {index}};
-    return node(b, OP_SCALE, in, 2, &a);
-}
-
-static ValueId conv_w(Build *b, ValueId x, ValueId w, int stride, int pad, int dil, int groups)
+/* A conv reading the shared weight w (a MixedOp's, made once per cell). */
+static ValueId conv_w(Lower *L, ValueId x, ValueId w, int stride, int pad, int dil, int groups)
 {
     ValueId in[2] = {x, w};
     Attrs a = {.conv = {{stride, stride}, {pad, pad, pad, pad}, {dil, dil}, groups}};
-    return node(b, OP_CONV2D, in, 2, &a);
-}
-
-/* nn.Conv2d(C_in, oc, k, stride, padding=pad, dilation=dil, bias=bias)
- * with its weight at "<prefix>.weight". */
-static ValueId conv(Build *b, ValueId x, const char *prefix, int64_t oc, int k, int stride,
-                    int pad, int dil, bool bias)
-{
-    if (!x || b->failed)
-        return 0;
-    Arena *ar = b->g->arena;
-    ValueId w = param(b, shape4(oc, channels(b, x), k, k), arena_printf(ar, "%s.weight", prefix));
-    if (!bias)
-        return conv_w(b, x, w, stride, pad, dil, 1);
-    ValueId in[3] = {x, w, param(b, shape_make(1, &oc), arena_printf(ar, "%s.bias", prefix))};
-    Attrs a = {.conv = {{stride, stride}, {pad, pad, pad, pad}, {dil, dil}, 1}};
-    return node(b, OP_CONV2D, in, 3, &a);
-}
-
-/* BatchNorm2d(C, affine=False): params running_mean, running_var. */
-static void stats_params(Build *b, const char *prefix, int64_t c, ValueId st[2])
-{
-    Arena *ar = b->g->arena;
-    Shape s = shape_make(1, &c);
-    st[0] = param(b, s, arena_printf(ar, "%s.running_mean", prefix));
-    st[1] = param(b, s, arena_printf(ar, "%s.running_var", prefix));
-}
-
-static ValueId bn_stats(Build *b, ValueId x, const ValueId st[2])
-{
-    ValueId in[3] = {x, st[0], st[1]};
-    Attrs a = {.bn = {BN_EPS}};
-    return node(b, OP_BATCHNORM, in, 3, &a);
-}
-
-/* BatchNorm2d(C, eps) with affine params "<prefix>.{weight,bias}". */
-static ValueId bn_affine(Build *b, ValueId x, const char *prefix, float eps)
-{
-    if (!x || b->failed)
-        return 0;
-    Arena *ar = b->g->arena;
-    int64_t c = channels(b, x);
-    Shape s = shape_make(1, &c);
-    ValueId in[5] = {x, param(b, s, arena_printf(ar, "%s.running_mean", prefix)),
-                     param(b, s, arena_printf(ar, "%s.running_var", prefix)),
-                     param(b, s, arena_printf(ar, "%s.weight", prefix)),
-                     param(b, s, arena_printf(ar, "%s.bias", prefix))};
-    Attrs a = {.bn = {eps}};
-    return node(b, OP_BATCHNORM, in, 5, &a);
-}
-
-/* ReLUConvBN(C_in, oc, 1, 1, 0, affine=False): op.1 conv, op.2 BN. */
-static ValueId relu_conv_bn(Build *b, ValueId x, const char *prefix, int64_t oc)
-{
-    Arena *ar = b->g->arena;
-    ValueId st[2];
-    ValueId h = conv(b, relu(b, x), arena_printf(ar, "%s.op.1", prefix), oc, 1, 1, 0, 1, false);
-    stats_params(b, arena_printf(ar, "%s.op.2", prefix), oc, st);
-    return bn_stats(b, h, st);
+    return fe_lw_node(L, OP_CONV2D, in, 2, &a);
 }
 
 /* F.interpolate(x, (h, w), mode='bilinear', align_corners=True); no node
  * at the same size (an exact copy). */
-static ValueId resize(Build *b, ValueId x, int64_t h, int64_t w)
+static ValueId resize(Lower *L, ValueId x, int64_t h, int64_t w)
 {
-    if (!x || b->failed)
+    if (!x || L->failed)
         return 0;
-    const Shape *s = &b->g->vals[x].shape;
+    const Shape *s = &L->g->vals[x].shape;
     if (s->d[2] == h && s->d[3] == w)
         return x;
     Attrs a = {.resize = {{(int)h, (int)w}, 1}};
-    return node(b, OP_RESIZE_BILINEAR, &x, 1, &a);
+    return fe_lw_node(L, OP_RESIZE_BILINEAR, &x, 1, &a);
 }
 
 /* Cell.scale_dimension: int((d - 1) * s + 1) for odd d, int(d * s) for
@@ -186,34 +86,35 @@ static int64_t scale_dim(int64_t d, bool up)
 
 /* ---- MixedOp ---- */
 
-static void mixed_params(Build *b, const char *prefix, int64_t c, MixedW *m)
+static void mixed_params(Lower *L, const char *prefix, int64_t c, MixedW *m)
 {
-    Arena *ar = b->g->arena;
+    Arena *ar = L->g->arena;
     for (int p = 0; p < 2; p++) /* Sequential(pool, BatchNorm2d): the BN is module 1 */
-        stats_params(b, arena_printf(ar, "%s._ops.%d.1", prefix, PRIM_MAXPOOL + p), c,
+        search_lw_bn_stats_params(L, arena_printf(ar, "%s._ops.%d.1", prefix, PRIM_MAXPOOL + p), c,
                      m->pool_stats[p]);
     for (int k = 0; k < 4; k++) {
         const char *op = arena_printf(ar, "%s._ops.%d.op", prefix, PRIM_FIRST_CONV + k);
         int ks = conv_ops[k].kernel;
         for (int s = 0; s < conv_ops[k].stages; s++) { /* ReLU, dw, pw, BN per stage */
-            m->dw[k][s] = param(b, shape4(c, 1, ks, ks), arena_printf(ar, "%s.%d.weight", op,
-                                                                       4 * s + 1));
-            m->pw[k][s] = param(b, shape4(c, c, 1, 1), arena_printf(ar, "%s.%d.weight", op,
-                                                                     4 * s + 2));
-            stats_params(b, arena_printf(ar, "%s.%d", op, 4 * s + 3), c, m->stats[k][s]);
+            m->dw[k][s] = fe_lw_param(L, shape4(c, 1, ks, ks),
+                                      arena_printf(ar, "%s.%d.weight", op, 4 * s + 1));
+            m->pw[k][s] = fe_lw_param(L, shape4(c, c, 1, 1),
+                                      arena_printf(ar, "%s.%d.weight", op, 4 * s + 2));
+            search_lw_bn_stats_params(L, arena_printf(ar, "%s.%d", op, 4 * s + 3), c,
+                                      m->stats[k][s]);
         }
     }
 }
 
-static ValueId conv_candidate(Build *b, ValueId x, const MixedW *m, int k)
+static ValueId conv_candidate(Lower *L, ValueId x, const MixedW *m, int k)
 {
     ValueId h = x;
-    int groups = (int)channels(b, x);
+    int groups = (int)fe_lw_channels(L, x);
     for (int s = 0; s < conv_ops[k].stages; s++) {
-        h = conv_w(b, relu(b, h), m->dw[k][s], 1, conv_ops[k].pad, conv_ops[k].dilation,
+        h = conv_w(L, fe_lw_relu(L, h), m->dw[k][s], 1, conv_ops[k].pad, conv_ops[k].dilation,
                    groups);
-        h = conv_w(b, h, m->pw[k][s], 1, 0, 1, 1);
-        h = bn_stats(b, h, m->stats[k][s]);
+        h = conv_w(L, h, m->pw[k][s], 1, 0, 1, 1);
+        h = search_lw_bn_stats(L, h, m->stats[k][s]);
     }
     return h;
 }
@@ -221,19 +122,20 @@ static ValueId conv_candidate(Build *b, ValueId x, const MixedW *m, int k)
 /* MixedOp.forward: sum over PRIMITIVES 1..7 of w[k] * op_k(x). */
 static ValueId mixed(Build *b, ValueId x, const MixedW *m, int edge)
 {
+    Lower *L = &b->lw;
     ValueId sum = 0;
     for (int k = PRIM_MAXPOOL; k < ADL_NUM_OPS; k++) {
         ValueId y;
         if (k == PRIM_MAXPOOL || k == PRIM_AVGPOOL) { /* 3x3, stride 1, pad 1; avg excludes pad */
             Attrs a = {.pool = {{3, 3}, {1, 1}, {1, 1, 1, 1}, 0}};
-            y = node(b, k == PRIM_MAXPOOL ? OP_MAXPOOL2D : OP_AVGPOOL2D, &x, 1, &a);
-            y = bn_stats(b, y, m->pool_stats[k - PRIM_MAXPOOL]);
+            y = fe_lw_node(L, k == PRIM_MAXPOOL ? OP_MAXPOOL2D : OP_AVGPOOL2D, &x, 1, &a);
+            y = search_lw_bn_stats(L, y, m->pool_stats[k - PRIM_MAXPOOL]);
         } else if (k == PRIM_SKIP) {
             y = x;
         } else {
-            y = conv_candidate(b, x, m, k - PRIM_FIRST_CONV);
+            y = conv_candidate(L, x, m, k - PRIM_FIRST_CONV);
         }
-        sum = add(b, sum, scale(b, y, b->alpha_w, edge * ADL_NUM_OPS + k));
+        sum = search_lw_add(L, sum, search_lw_scale(L, y, b->alpha_w, edge * ADL_NUM_OPS + k));
     }
     return sum;
 }
@@ -244,18 +146,19 @@ static ValueId mixed(Build *b, ValueId x, const MixedW *m, int edge)
  * prev-prev input. Returns the concatenation of the last B nodes. */
 static ValueId cell_dag(Build *b, ValueId s0, ValueId s1, const MixedW *mw)
 {
+    Lower *L = &b->lw;
     ValueId states[2 + ADL_MAX_STEPS] = {s0, s1};
     int steps = b->cfg->steps, offset = 0;
     for (int i = 0; i < steps; i++) {
         ValueId sum = 0;
         for (int j = 0; j < 2 + i; j++)
             if (j > 0 || s0)
-                sum = add(b, sum, mixed(b, states[j], &mw[offset + j], offset + j));
+                sum = search_lw_add(L, sum, mixed(b, states[j], &mw[offset + j], offset + j));
         states[2 + i] = sum;
         offset += 2 + i;
     }
     int nb = b->cfg->block_multiplier;
-    return node(b, OP_CONCAT, states + 2 + steps - nb, (uint32_t)nb, NULL);
+    return fe_lw_node(L, OP_CONCAT, states + 2 + steps - nb, (uint32_t)nb, NULL);
 }
 
 /* Index of direction dir in the beta param of source level src. */
@@ -271,39 +174,41 @@ static int beta_slot(int src, int dir)
 static ValueId build_cell(Build *b, int index, int layer, int level, const ValueId *prev,
                           ValueId pp)
 {
+    Lower *L = &b->lw;
     static const char *const branch[3] = {"down", "same", "up"};
-    Arena *ar = b->g->arena;
+    Arena *ar = L->g->arena;
     int64_t c = (int64_t)b->cfg->filter_multiplier << level;
     int64_t h = b->size[level][0], w = b->size[level][1];
     const char *prefix = arena_printf(ar, "cells.%d", index);
     ValueId s0 = 0;
     if (pp) {
-        s0 = resize(b, pp, h, w);
-        if (channels(b, s0) != c)
-            s0 = relu_conv_bn(b, s0, arena_printf(ar, "%s.pre_preprocess", prefix), c);
+        s0 = resize(L, pp, h, w);
+        if (fe_lw_channels(L, s0) != c)
+            s0 = search_lw_relu_conv_bn(L, s0, arena_printf(ar, "%s.pre_preprocess", prefix), c);
     }
     int edges = adl_search_edges(b->cfg->steps);
     MixedW *mw = arena_calloc(ar, (size_t)edges, sizeof *mw);
     for (int i = 0, e = 0; i < b->cfg->steps; i++)
         for (int j = 0; j < 2 + i; j++, e++)
             if (j > 0 || s0)
-                mixed_params(b, arena_printf(ar, "%s._ops.%d", prefix, e), c, &mw[e]);
+                mixed_params(L, arena_printf(ar, "%s._ops.%d", prefix, e), c, &mw[e]);
     ValueId sum = 0;
     for (int k = 0; k < 3; k++) { /* order of the reference's sum: down, same, up */
         int src = level - 1 + k, dir = 2 - k;
         if (src < 0 || src >= ADL_LEVELS || !prev[src])
             continue;
-        const Shape *s = &b->g->vals[prev[src]].shape;
+        const Shape *s = &L->g->vals[prev[src]].shape;
         ValueId x = prev[src];
         if (src != level)
-            x = resize(b, x, scale_dim(s->d[2], src > level), scale_dim(s->d[3], src > level));
-        x = relu_conv_bn(b, x, arena_printf(ar, "%s.preprocess_%s", prefix, branch[k]), c);
+            x = resize(L, x, scale_dim(s->d[2], src > level), scale_dim(s->d[3], src > level));
+        x = search_lw_relu_conv_bn(L, x, arena_printf(ar, "%s.preprocess_%s", prefix, branch[k]),
+                                   c);
         ValueId out = cell_dag(b, s0, x, mw);
         ValueId bw = b->beta_w[layer * ADL_LEVELS + src];
-        sum = add(b, sum, scale(b, out, bw, beta_slot(src, dir)));
+        sum = search_lw_add(L, sum, search_lw_scale(L, out, bw, beta_slot(src, dir)));
     }
     if (sum)
-        ir_value_set_name(b->g, sum, prefix);
+        ir_value_set_name(L->g, sum, prefix);
     return sum;
 }
 
@@ -312,36 +217,39 @@ static ValueId build_cell(Build *b, int index, int layer, int level, const Value
 /* operations.py ASPP(C, classes, rate, rate) on x, upsampled to the input. */
 static ValueId build_aspp(Build *b, ValueId x, int level)
 {
-    Arena *ar = b->g->arena;
+    Lower *L = &b->lw;
+    Arena *ar = L->g->arena;
     const char *p = arena_printf(ar, "aspp_%d.0", 4 << level);
     int rate = ASPP_BASE_RATE >> level;
-    int64_t c = channels(b, x);
+    int64_t c = fe_lw_channels(L, x);
     ValueId br[3];
-    br[0] = conv(b, x, arena_printf(ar, "%s.conv11.0", p), c, 1, 1, 0, 1, false);
-    br[0] = bn_affine(b, br[0], arena_printf(ar, "%s.conv11.1", p), BN_EPS);
-    br[1] = conv(b, x, arena_printf(ar, "%s.conv33.0", p), c, 3, 1, rate, rate, false);
-    br[1] = bn_affine(b, br[1], arena_printf(ar, "%s.conv33.1", p), BN_EPS);
-    br[2] = node(b, OP_GAVGPOOL, &x, 1, NULL); /* AvgPool2d(kernel = the whole map) */
-    br[2] = conv(b, br[2], arena_printf(ar, "%s.conv_p.0", p), c, 1, 1, 0, 1, false);
-    br[2] = relu(b, bn_affine(b, br[2], arena_printf(ar, "%s.conv_p.1", p), BN_EPS));
-    br[2] = resize(b, br[2], b->size[level][0], b->size[level][1]);
-    ValueId h = node(b, OP_CONCAT, br, 3, NULL);
-    h = conv(b, h, arena_printf(ar, "%s.concate_conv", p), c, 1, 1, 0, 1, false);
-    h = bn_affine(b, h, arena_printf(ar, "%s.concate_bn", p), ASPP_CONCAT_EPS);
-    h = conv(b, h, arena_printf(ar, "%s.final_conv", p), b->cfg->classes, 1, 1, 0, 1, false);
+    br[0] = fe_lw_conv_sq(L, x, arena_printf(ar, "%s.conv11.0", p), c, 1, 1, 0, 1, false);
+    br[0] = fe_lw_batchnorm(L, br[0], arena_printf(ar, "%s.conv11.1", p));
+    br[1] = fe_lw_conv_sq(L, x, arena_printf(ar, "%s.conv33.0", p), c, 3, 1, rate, rate, false);
+    br[1] = fe_lw_batchnorm(L, br[1], arena_printf(ar, "%s.conv33.1", p));
+    br[2] = fe_lw_node(L, OP_GAVGPOOL, &x, 1, NULL); /* AvgPool2d(kernel = the whole map) */
+    br[2] = fe_lw_conv_sq(L, br[2], arena_printf(ar, "%s.conv_p.0", p), c, 1, 1, 0, 1, false);
+    br[2] = fe_lw_relu(L, fe_lw_batchnorm(L, br[2], arena_printf(ar, "%s.conv_p.1", p)));
+    br[2] = resize(L, br[2], b->size[level][0], b->size[level][1]);
+    ValueId h = fe_lw_node(L, OP_CONCAT, br, 3, NULL);
+    h = fe_lw_conv_sq(L, h, arena_printf(ar, "%s.concate_conv", p), c, 1, 1, 0, 1, false);
+    h = fe_lw_batchnorm_eps(L, h, arena_printf(ar, "%s.concate_bn", p), ASPP_CONCAT_EPS);
+    h = fe_lw_conv_sq(L, h, arena_printf(ar, "%s.final_conv", p), b->cfg->classes, 1, 1, 0, 1,
+                      false);
     if (h)
-        ir_value_set_name(b->g, h, arena_printf(ar, "aspp_%d", 4 << level));
-    return resize(b, h, b->cfg->h, b->cfg->w);
+        ir_value_set_name(L->g, h, arena_printf(ar, "aspp_%d", 4 << level));
+    return resize(L, h, b->cfg->h, b->cfg->w);
 }
 
 /* Conv (with bias) + BatchNorm2d + ReLU, as stem0..stem2. */
 static ValueId stem_stage(Build *b, ValueId x, const char *name, int64_t oc, int stride)
 {
-    Arena *ar = b->g->arena;
-    ValueId h = conv(b, x, arena_printf(ar, "%s.0", name), oc, 3, stride, 1, 1, true);
-    h = relu(b, bn_affine(b, h, arena_printf(ar, "%s.1", name), BN_EPS));
+    Lower *L = &b->lw;
+    Arena *ar = L->g->arena;
+    ValueId h = fe_lw_conv_sq(L, x, arena_printf(ar, "%s.0", name), oc, 3, stride, 1, 1, true);
+    h = fe_lw_relu(L, fe_lw_batchnorm(L, h, arena_printf(ar, "%s.1", name)));
     if (h)
-        ir_value_set_name(b->g, h, name);
+        ir_value_set_name(L->g, h, name);
     return h;
 }
 
@@ -355,13 +263,14 @@ static ValueId stem_stage(Build *b, ValueId x, const char *name, int64_t oc, int
  * element is (1 + 1 + 0) / 3, the float torch multiplies by. */
 static ValueId two_thirds(Build *b, ValueId input)
 {
-    ValueId h = node(b, OP_GAVGPOOL, &input, 1, NULL);
-    h = node(b, OP_SOFTMAX, &h, 1, NULL);
-    h = resize(b, h, 1, 2);
+    Lower *L = &b->lw;
+    ValueId h = fe_lw_node(L, OP_GAVGPOOL, &input, 1, NULL);
+    h = fe_lw_node(L, OP_SOFTMAX, &h, 1, NULL);
+    h = resize(L, h, 1, 2);
     Attrs a = {.pool = {{1, 3}, {1, 1}, {0, 1, 0, 1}, 1}};
-    h = node(b, OP_AVGPOOL2D, &h, 1, &a);
+    h = fe_lw_node(L, OP_AVGPOOL2D, &h, 1, &a);
     if (h)
-        ir_value_set_name(b->g, h, "betas.two_thirds");
+        ir_value_set_name(L->g, h, "betas.two_thirds");
     return h;
 }
 
@@ -374,7 +283,8 @@ void adl_beta_dirs(int level, int *lo, int *hi)
 /* betas.<layer>.<src> for src <= layer, and their normalised weights. */
 static void build_betas(Build *b, AdlSearchVars *v, ValueId input)
 {
-    Arena *ar = b->g->arena;
+    Lower *L = &b->lw;
+    Arena *ar = L->g->arena;
     int layers = b->cfg->layers;
     ValueId third2 = two_thirds(b, input);
     v->betas = arena_calloc(ar, (size_t)layers * ADL_LEVELS, sizeof *v->betas);
@@ -384,12 +294,13 @@ static void build_betas(Build *b, AdlSearchVars *v, ValueId input)
             int lo, hi;
             adl_beta_dirs(src, &lo, &hi);
             int64_t n = hi - lo;
-            ValueId p = param(b, shape_make(1, &n), arena_printf(ar, "betas.%d.%d", layer, src));
-            ValueId s = node(b, OP_SOFTMAX, &p, 1, NULL);
+            ValueId p = fe_lw_param(L, shape_make(1, &n),
+                                    arena_printf(ar, "betas.%d.%d", layer, src));
+            ValueId s = fe_lw_node(L, OP_SOFTMAX, &p, 1, NULL);
             if (src == 0 || src == ADL_LEVELS - 1)
-                s = scale(b, s, third2, 0);
+                s = search_lw_scale(L, s, third2, 0);
             if (s)
-                ir_value_set_name(b->g, s, arena_printf(ar, "beta_weights.%d.%d", layer, src));
+                ir_value_set_name(L->g, s, arena_printf(ar, "beta_weights.%d.%d", layer, src));
             v->betas[layer * ADL_LEVELS + src] = p;
             v->beta_weights[layer * ADL_LEVELS + src] = s;
         }
@@ -489,6 +400,7 @@ void adl_search_defaults(AdlSearchConfig *cfg)
 /* The stem, then the lattice layer by layer; returns the summed heads. */
 static ValueId build_net(Build *b, ValueId x, AdlSearchVars *v)
 {
+    Lower *L = &b->lw;
     const AdlSearchConfig *c = b->cfg;
     int64_t fb = (int64_t)c->filter_multiplier * c->block_multiplier;
     int64_t half = (int64_t)(c->filter_multiplier / 2) * c->block_multiplier;
@@ -498,12 +410,12 @@ static ValueId build_net(Build *b, ValueId x, AdlSearchVars *v)
     ValueId pp[ADL_LEVELS] = {0}, cur[ADL_LEVELS];
 
     int64_t shape[2] = {adl_search_edges(c->steps), ADL_NUM_OPS};
-    v->alphas = param(b, shape_make(2, shape), "alphas");
-    b->alpha_w = node(b, OP_SOFTMAX, &v->alphas, 1, NULL);
+    v->alphas = fe_lw_param(L, shape_make(2, shape), "alphas");
+    b->alpha_w = fe_lw_node(L, OP_SOFTMAX, &v->alphas, 1, NULL);
     build_betas(b, v, x);
 
     int index = 0;
-    for (int layer = 0; layer < c->layers && !b->failed; layer++) {
+    for (int layer = 0; layer < c->layers && !L->failed; layer++) {
         memset(cur, 0, sizeof cur);
         for (int level = 0; level <= layer + 1 && level < ADL_LEVELS; level++)
             cur[level] = build_cell(b, index++, layer, level, prev, pp[level]);
@@ -512,7 +424,7 @@ static ValueId build_net(Build *b, ValueId x, AdlSearchVars *v)
     }
     ValueId sum = 0;
     for (int level = 0; level < ADL_LEVELS; level++)
-        sum = add(b, sum, build_aspp(b, prev[level], level));
+        sum = search_lw_add(L, sum, build_aspp(b, prev[level], level));
     return sum;
 }
 
@@ -521,20 +433,20 @@ bool adl_supernet_build(Arena *a, const AdlSearchConfig *cfg, uint64_t seed, Sup
 {
     memset(out, 0, sizeof *out);
     memset(v, 0, sizeof *v);
-    Build b = {.d = d, .cfg = cfg};
+    Build b = {.lw = {.d = d}, .cfg = cfg};
     if (!check_config(cfg, d) || !level_sizes(cfg, b.size, d))
         return false;
-    b.g = ir_graph_new(a, "autodeeplab_search");
+    b.lw.g = ir_graph_new(a, "autodeeplab_search");
     v->layers = cfg->layers;
     v->steps = cfg->steps;
-    ValueId x = ir_graph_add_input(b.g, shape4(cfg->batch, cfg->in_ch, cfg->h, cfg->w), "input");
+    ValueId x = ir_graph_add_input(b.lw.g, shape4(cfg->batch, cfg->in_ch, cfg->h, cfg->w), "input");
     ValueId y = build_net(&b, x, v);
-    if (b.failed || !y)
+    if (b.lw.failed || !y)
         return false;
-    ir_value_set_name(b.g, y, "output");
-    ir_graph_add_output(b.g, y);
-    search_init_weights(b.g, seed);
-    init_arch(b.g, v, cfg->layers, seed, out);
-    out->g = b.g;
-    return ir_verify(b.g, d);
+    ir_value_set_name(b.lw.g, y, "output");
+    ir_graph_add_output(b.lw.g, y);
+    search_init_weights(b.lw.g, seed);
+    init_arch(b.lw.g, v, cfg->layers, seed, out);
+    out->g = b.lw.g;
+    return ir_verify(b.lw.g, d);
 }

@@ -7,13 +7,11 @@
  * same bytes whatever order the caller lists them in.
  */
 #include "search/checkpoint.h"
+#include "search/plot.h" /* srch_write_file_with */
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static int by_name(const void *a, const void *b)
 {
@@ -69,18 +67,28 @@ static char *build_header(const CkTensor *t, int n, size_t *hlen)
     return h;
 }
 
-static bool write_all(FILE *f, const CkTensor *t, int n, const char *hdr, size_t hlen)
+/* What write_all writes: sorted tensors t[n] behind their header. */
+typedef struct StFile {
+    const CkTensor *t;
+    int n;
+    const char *hdr;
+    size_t hlen;
+} StFile;
+
+static bool write_all(FILE *f, void *ctx)
 {
+    const StFile *st = ctx;
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
-        len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    bool ok = fwrite(len8, 1, 8, f) == 8 && fwrite(hdr, 1, hlen, f) == hlen;
-    for (int i = 0; ok && i < n; i++) {
+        len8[i] = (unsigned char)((uint64_t)st->hlen >> (8 * i));
+    bool ok = fwrite(len8, 1, 8, f) == 8 && fwrite(st->hdr, 1, st->hlen, f) == st->hlen;
+    for (int i = 0; ok && i < st->n; i++) {
+        const CkTensor *t = &st->t[i];
         int64_t numel = 1;
-        for (int k = 0; k < t[i].rank; k++)
-            numel *= t[i].shape[k];
+        for (int k = 0; k < t->rank; k++)
+            numel *= t->shape[k];
         /* little-endian hosts only (as the rest of nasc's file formats) */
-        ok = fwrite(t[i].data, sizeof(float), (size_t)numel, f) == (size_t)numel;
+        ok = fwrite(t->data, sizeof(float), (size_t)numel, f) == (size_t)numel;
     }
     return ok;
 }
@@ -88,37 +96,22 @@ static bool write_all(FILE *f, const CkTensor *t, int n, const char *hdr, size_t
 bool srch_st_write(const char *path, const CkTensor *tensors, int n, Diag *d)
 {
     CkTensor *t = malloc(sizeof *t * (size_t)(n ? n : 1));
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
     size_t hlen = 0;
     char *hdr = NULL;
-    if (t && tmp) {
+    if (t) {
         memcpy(t, tensors, sizeof *t * (size_t)n);
         qsort(t, (size_t)n, sizeof *t, by_name);
         hdr = build_header(t, n, &hlen);
     }
     if (!hdr) {
         diag_error(d, loc_file(path), "out of memory");
-        free(t), free(tmp);
+        free(t);
         return false;
     }
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd >= 0)
-        fchmod(fd, 0644); /* mkstemp's 0600 would surprise: it is a weights file */
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    bool ok = f && write_all(f, t, n, hdr, hlen);
-    ok = f ? (fclose(f) == 0) && ok : false;
-    if (ok && rename(tmp, path) != 0)
-        ok = false;
-    if (!ok) {
-        diag_error(d, loc_file(path), "cannot write: %s", strerror(errno ? errno : EIO));
-        if (fd >= 0)
-            unlink(tmp);
-        if (fd >= 0 && !f)
-            close(fd);
-    }
-    free(t), free(tmp), free(hdr);
+    /* whole or not at all: a crash mid-write keeps the last checkpoint */
+    StFile st = {t, n, hdr, hlen};
+    bool ok = srch_write_file_with(path, write_all, &st, d);
+    free(t), free(hdr);
     return ok;
 }
 

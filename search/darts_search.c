@@ -12,6 +12,7 @@
  * Params are added right before their reader with their state_dict keys.
  */
 #include "search/darts_search.h"
+#include "search/build.h"
 
 #include <math.h>
 #include <string.h>
@@ -42,114 +43,46 @@ int darts_search_edges(int steps)
     return steps * (steps + 3) / 2; /* node i reads 2 + i states */
 }
 
-/* ---- builders: one per operations.py module ---- */
+/* ---- builders: one per operations.py module (search/build.h) ---- */
 
-/* A builder given a 0 operand, or called after a failure, adds nothing and
- * returns 0, so a cell can be built by chained calls and checked once. */
 typedef struct Build {
-    Graph *g;
-    Diag *d;
-    bool failed;
+    Lower lw;           /* graph, diagnostics, failed */
     ValueId weights[2]; /* softmax(alphas_normal), softmax(alphas_reduce) */
 } Build;
 
-static ValueId b_node(Build *b, Op op, const ValueId *in, uint32_t nin, const Attrs *a)
-{
-    if (b->failed)
-        return 0;
-    for (uint32_t i = 0; i < nin; i++)
-        if (!in[i])
-            return 0;
-    ValueId v = ir_graph_add_node(b->g, op, in, nin, a, (Loc){0}, b->d);
-    b->failed = v == 0;
-    return v;
-}
-
-static ValueId b_param(Build *b, Shape s, const char *name)
-{
-    return ir_graph_add_param(b->g, s, name, (Loc){0});
-}
-
-static int64_t channels(const Build *b, ValueId x)
-{
-    return x ? b->g->vals[x].shape.d[1] : 1;
-}
-
-static ValueId b_relu(Build *b, ValueId x)
-{
-    return b_node(b, OP_RELU, &x, 1, NULL);
-}
-
-/* nn.Conv2d(C_in, oc, k, stride, pad, dilation, groups, bias=False). */
-static ValueId b_conv(Build *b, ValueId x, const char *prefix, int64_t oc, int k, int stride,
-                      int pad, int dil, int groups)
-{
-    if (!x || b->failed)
-        return 0;
-    Attrs a = {.conv = {{stride, stride}, {pad, pad, pad, pad}, {dil, dil}, groups}};
-    int64_t ic = channels(b, x) / groups;
-    ValueId in[2] = {x, b_param(b, shape4(oc, ic, k, k),
-                                arena_printf(b->g->arena, "%s.weight", prefix))};
-    return b_node(b, OP_CONV2D, in, 2, &a);
-}
-
-/* nn.BatchNorm2d(C, affine), eps 1e-5: running statistics always, weight
- * and bias only when affine (the stem; every BN inside a cell has none). */
-static ValueId b_bn(Build *b, ValueId x, const char *prefix, bool affine)
-{
-    if (!x || b->failed)
-        return 0;
-    Arena *ar = b->g->arena;
-    int64_t c = channels(b, x);
-    Shape s = shape_make(1, &c);
-    ValueId in[5] = {x, b_param(b, s, arena_printf(ar, "%s.running_mean", prefix)),
-                     b_param(b, s, arena_printf(ar, "%s.running_var", prefix)), 0, 0};
-    if (affine) {
-        in[3] = b_param(b, s, arena_printf(ar, "%s.weight", prefix));
-        in[4] = b_param(b, s, arena_printf(ar, "%s.bias", prefix));
-    }
-    Attrs a = {.bn = {1e-5f}};
-    return b_node(b, OP_BATCHNORM, in, affine ? 5 : 3, &a);
-}
-
-/* ReLUConvBN(C_in, oc, 1, 1, 0, affine=False): op.0 ReLU, op.1 conv, op.2 BN. */
-static ValueId b_relu_conv_bn(Build *b, ValueId x, const char *prefix, int64_t oc)
-{
-    Arena *ar = b->g->arena;
-    ValueId h = b_conv(b, b_relu(b, x), arena_printf(ar, "%s.op.1", prefix), oc, 1, 1, 0, 1, 1);
-    return b_bn(b, h, arena_printf(ar, "%s.op.2", prefix), false);
-}
-
 /* FactorizedReduce(C_in, oc, affine=False) given r = relu(x):
  * bn(cat(conv_1(r), conv_2(r[:, :, 1:, 1:]))), both 1x1 stride 2. */
-static ValueId b_factorized_reduce(Build *b, ValueId r, const char *prefix, int64_t oc)
+static ValueId b_factorized_reduce(Lower *L, ValueId r, const char *prefix, int64_t oc)
 {
-    Arena *ar = b->g->arena;
+    Arena *ar = L->g->arena;
     Attrs crop = {.crop = {1, 1}};
-    ValueId shifted = b_node(b, OP_CROP, &r, 1, &crop);
+    ValueId shifted = fe_lw_node(L, OP_CROP, &r, 1, &crop);
     ValueId halves[2] = {
-        b_conv(b, r, arena_printf(ar, "%s.conv_1", prefix), oc / 2, 1, 2, 0, 1, 1),
-        b_conv(b, shifted, arena_printf(ar, "%s.conv_2", prefix), oc / 2, 1, 2, 0, 1, 1)};
-    ValueId cat = b_node(b, OP_CONCAT, halves, 2, NULL);
-    return b_bn(b, cat, arena_printf(ar, "%s.bn", prefix), false);
+        fe_lw_conv_sq(L, r, arena_printf(ar, "%s.conv_1", prefix), oc / 2, 1, 2, 0, 1, false),
+        fe_lw_conv_sq(L, shifted, arena_printf(ar, "%s.conv_2", prefix), oc / 2, 1, 2, 0, 1,
+                      false)};
+    ValueId cat = fe_lw_node(L, OP_CONCAT, halves, 2, NULL);
+    return search_lw_bn_plain(L, cat, arena_printf(ar, "%s.bn", prefix));
 }
 
 /* SepConv (stages 2: two ReLU-dw-pw-BN stages, only the first strided,
  * module indices op.0..op.7) or DilConv (stages 1: op.0..op.3), given
  * r = relu(x), the first stage's ReLU. */
-static ValueId b_sep_or_dil(Build *b, ValueId r, const char *prefix, const DartsOp *o,
+static ValueId b_sep_or_dil(Lower *L, ValueId r, const char *prefix, const DartsOp *o,
                             int stride, int stages)
 {
-    Arena *ar = b->g->arena;
-    int64_t c = channels(b, r);
+    Arena *ar = L->g->arena;
+    int64_t c = fe_lw_channels(L, r);
     ValueId h = r;
     for (int s = 0; s < stages; s++) {
         int base = 4 * s;
-        h = s ? b_relu(b, h) : h;
-        h = b_conv(b, h, arena_printf(ar, "%s.op.%d", prefix, base + 1), c, o->kernel,
-                   s ? 1 : stride, o->pad, o->dilation, (int)c);
-        h = b_conv(b, h, arena_printf(ar, "%s.op.%d", prefix, base + 2), c, 1, 1, 0, 1, 1);
-        h = b_bn(b, h, arena_printf(ar, "%s.op.%d", prefix, base + 3), false);
+        h = s ? fe_lw_relu(L, h) : h;
+        int st = s ? 1 : stride;
+        h = fe_lw_conv(L, h, arena_printf(ar, "%s.op.%d", prefix, base + 1), c, o->kernel,
+                       o->kernel, st, st, o->pad, o->pad, o->dilation, (int)c);
+        h = fe_lw_conv_sq(L, h, arena_printf(ar, "%s.op.%d", prefix, base + 2), c, 1, 1, 0, 1,
+                          false);
+        h = search_lw_bn_plain(L, h, arena_printf(ar, "%s.op.%d", prefix, base + 3));
     }
     return h;
 }
@@ -158,26 +91,26 @@ static ValueId b_sep_or_dil(Build *b, ValueId r, const char *prefix, const Darts
  * pools are Sequential(pool, BatchNorm2d(C, affine=False)). Not 'none'
  * (b_mixed leaves its zero term out). rx = relu(x) is shared by the
  * candidates that start with a ReLU: the same values, one activation. */
-static ValueId b_candidate(Build *b, ValueId x, ValueId rx, int prim, int stride,
+static ValueId b_candidate(Lower *L, ValueId x, ValueId rx, int prim, int stride,
                            const char *prefix)
 {
     const DartsOp *o = fe_darts_op(darts_primitives[prim]);
     NASC_ASSERT(o);
-    Arena *ar = b->g->arena;
+    Arena *ar = L->g->arena;
     switch (o->kind) { /* primitives, not IR ops */
     case DK_MAXPOOL:
     case DK_AVGPOOL: {
         Attrs a = {.pool = {{o->kernel, o->kernel}, {stride, stride},
                             {o->pad, o->pad, o->pad, o->pad}, 0}}; /* count_include_pad=False */
-        ValueId p = b_node(b, o->kind == DK_MAXPOOL ? OP_MAXPOOL2D : OP_AVGPOOL2D, &x, 1, &a);
-        return b_bn(b, p, arena_printf(ar, "%s.1", prefix), false);
+        ValueId p = fe_lw_node(L, o->kind == DK_MAXPOOL ? OP_MAXPOOL2D : OP_AVGPOOL2D, &x, 1, &a);
+        return search_lw_bn_plain(L, p, arena_printf(ar, "%s.1", prefix));
     }
     case DK_SKIP:
-        return stride == 1 ? x : b_factorized_reduce(b, rx, prefix, channels(b, x));
+        return stride == 1 ? x : b_factorized_reduce(L, rx, prefix, fe_lw_channels(L, x));
     case DK_SEPCONV:
-        return b_sep_or_dil(b, rx, prefix, o, stride, 2);
+        return b_sep_or_dil(L, rx, prefix, o, stride, 2);
     case DK_DILCONV:
-        return b_sep_or_dil(b, rx, prefix, o, stride, 1);
+        return b_sep_or_dil(L, rx, prefix, o, stride, 1);
     default:
         break;
     }
@@ -190,19 +123,16 @@ static ValueId b_candidate(Build *b, ValueId x, ValueId rx, int prim, int stride
  * left out: w * Zero(x) adds exact zeros to the sum and gives w a zero
  * gradient, so dropping it changes no value and no gradient (alpha_none
  * still acts through the softmax), and saves three activations per edge. */
-static ValueId b_mixed(Build *b, ValueId x, int stride, ValueId weights, int row,
+static ValueId b_mixed(Lower *L, ValueId x, int stride, ValueId weights, int row,
                        const char *prefix)
 {
-    ValueId sum = 0, rx = b_relu(b, x);
-    for (int k = 0; k < DARTS_NUM_OPS && !b->failed; k++) {
+    ValueId sum = 0, rx = fe_lw_relu(L, x);
+    for (int k = 0; k < DARTS_NUM_OPS && !L->failed; k++) {
         if (k == PRIM_NONE)
             continue;
-        const char *p = arena_printf(b->g->arena, "%s._ops.%d", prefix, k);
-        ValueId in[2] = {b_candidate(b, x, rx, k, stride, p), weights};
-        Attrs a = {.index = {row * DARTS_NUM_OPS + k}};
-        ValueId term = b_node(b, OP_SCALE, in, 2, &a);
-        ValueId pair[2] = {sum, term};
-        sum = sum ? b_node(b, OP_ADD, pair, 2, NULL) : term;
+        const char *p = arena_printf(L->g->arena, "%s._ops.%d", prefix, k);
+        ValueId term = b_candidate(L, x, rx, k, stride, p);
+        sum = search_lw_add(L, sum, search_lw_scale(L, term, weights, row * DARTS_NUM_OPS + k));
     }
     return sum;
 }
@@ -211,32 +141,32 @@ static ValueId b_mixed(Build *b, ValueId x, int stride, ValueId weights, int row
 static ValueId b_cell(Build *b, const DartsSearchConfig *cfg, int idx, ValueId s0, ValueId s1,
                       int64_t c, bool reduction, bool reduction_prev)
 {
-    Arena *ar = b->g->arena;
+    Lower *L = &b->lw;
+    Arena *ar = L->g->arena;
     int nstate = 2 + cfg->steps;
     ValueId *states = arena_calloc(ar, (size_t)nstate, sizeof *states);
     const char *p0 = arena_printf(ar, "cells.%d.preprocess0", idx);
-    states[0] = reduction_prev ? b_factorized_reduce(b, b_relu(b, s0), p0, c)
-                               : b_relu_conv_bn(b, s0, p0, c);
-    states[1] = b_relu_conv_bn(b, s1, arena_printf(ar, "cells.%d.preprocess1", idx), c);
+    states[0] = reduction_prev ? b_factorized_reduce(L, fe_lw_relu(L, s0), p0, c)
+                               : search_lw_relu_conv_bn(L, s0, p0, c);
+    states[1] = search_lw_relu_conv_bn(L, s1, arena_printf(ar, "cells.%d.preprocess1", idx), c);
     ValueId weights = b->weights[reduction ? 1 : 0];
     int edge = 0;
     for (int i = 0; i < cfg->steps; i++) {
         ValueId sum = 0;
         for (int j = 0; j < 2 + i; j++, edge++) {
             int stride = reduction && j < 2 ? 2 : 1;
-            ValueId h = b_mixed(b, states[j], stride, weights, edge,
+            ValueId h = b_mixed(L, states[j], stride, weights, edge,
                                 arena_printf(ar, "cells.%d._ops.%d", idx, edge));
-            ValueId pair[2] = {sum, h};
-            sum = j == 0 ? h : b_node(b, OP_ADD, pair, 2, NULL);
+            sum = search_lw_add(L, sum, h);
         }
         states[2 + i] = sum;
         if (sum)
-            ir_value_set_name(b->g, sum, arena_printf(ar, "cells.%d.node%d", idx, 2 + i));
+            ir_value_set_name(L->g, sum, arena_printf(ar, "cells.%d.node%d", idx, 2 + i));
     }
-    ValueId out = b_node(b, OP_CONCAT, states + nstate - cfg->multiplier,
+    ValueId out = fe_lw_node(L, OP_CONCAT, states + nstate - cfg->multiplier,
                          (uint32_t)cfg->multiplier, NULL);
     if (out)
-        ir_value_set_name(b->g, out, arena_printf(ar, "cells.%d", idx));
+        ir_value_set_name(L->g, out, arena_printf(ar, "cells.%d", idx));
     return out;
 }
 
@@ -274,32 +204,32 @@ static bool config_ok(const DartsSearchConfig *cfg, Diag *d)
 }
 
 /* Adds alphas_<kind> [edges, 8] with 1e-3 * N(0,1) data and its softmax. */
-static ValueId b_alphas(Build *b, const DartsSearchConfig *cfg, const char *name, uint64_t seed,
+static ValueId b_alphas(Lower *L, const DartsSearchConfig *cfg, const char *name, uint64_t seed,
                         ValueId *alpha)
 {
     int64_t dims[2] = {darts_search_edges(cfg->steps), DARTS_NUM_OPS};
-    *alpha = b_param(b, shape_make(2, dims), name);
-    Value *v = &b->g->vals[*alpha];
-    v->data = arena_calloc(b->g->arena, (size_t)(dims[0] * dims[1]), sizeof(float));
+    *alpha = fe_lw_param(L, shape_make(2, dims), name);
+    Value *v = &L->g->vals[*alpha];
+    v->data = arena_calloc(L->g->arena, (size_t)(dims[0] * dims[1]), sizeof(float));
     search_init_normal(v->data, dims[0] * dims[1], 1e-3f, seed, name);
-    ValueId w = b_node(b, OP_SOFTMAX, alpha, 1, NULL);
+    ValueId w = fe_lw_node(L, OP_SOFTMAX, alpha, 1, NULL);
     if (w)
-        ir_value_set_name(b->g, w, arena_printf(b->g->arena, "%s.softmax", name));
+        ir_value_set_name(L->g, w, arena_printf(L->g->arena, "%s.softmax", name));
     return w;
 }
 
 /* AdaptiveAvgPool2d(1) and Linear(C_prev, classes). */
-static ValueId b_head(Build *b, const DartsSearchConfig *cfg, ValueId s1)
+static ValueId b_head(Lower *L, const DartsSearchConfig *cfg, ValueId s1)
 {
-    ValueId pooled = b_node(b, OP_GAVGPOOL, &s1, 1, NULL);
+    ValueId pooled = fe_lw_node(L, OP_GAVGPOOL, &s1, 1, NULL);
     if (pooled)
-        ir_value_set_name(b->g, pooled, "global_pooling");
-    int64_t wd[2] = {cfg->classes, channels(b, s1)};
-    ValueId in[3] = {pooled, b_param(b, shape_make(2, wd), "classifier.weight"),
-                     b_param(b, shape_make(1, wd), "classifier.bias")};
-    ValueId out = b_node(b, OP_LINEAR, in, 3, NULL);
+        ir_value_set_name(L->g, pooled, "global_pooling");
+    int64_t wd[2] = {cfg->classes, fe_lw_channels(L, s1)};
+    ValueId in[3] = {pooled, fe_lw_param(L, shape_make(2, wd), "classifier.weight"),
+                     fe_lw_param(L, shape_make(1, wd), "classifier.bias")};
+    ValueId out = fe_lw_node(L, OP_LINEAR, in, 3, NULL);
     if (out)
-        ir_value_set_name(b->g, out, "classifier");
+        ir_value_set_name(L->g, out, "classifier");
     return out;
 }
 
@@ -309,20 +239,21 @@ bool darts_supernet_build(Arena *a, const DartsSearchConfig *cfg, uint64_t seed,
     memset(out, 0, sizeof *out);
     if (!config_ok(cfg, d))
         return false;
-    Build b = {ir_graph_new(a, "darts_search"), d, false, {0, 0}};
-    ValueId x = ir_graph_add_input(b.g, shape4(cfg->batch, cfg->in_ch, cfg->h, cfg->w), "input");
+    Build b = {.lw = {.g = ir_graph_new(a, "darts_search"), .d = d}};
+    Lower *L = &b.lw;
+    ValueId x = ir_graph_add_input(L->g, shape4(cfg->batch, cfg->in_ch, cfg->h, cfg->w), "input");
     ValueId *arch = arena_calloc(a, 2, sizeof *arch);
-    b.weights[0] = b_alphas(&b, cfg, "alphas_normal", seed, &arch[0]);
-    b.weights[1] = b_alphas(&b, cfg, "alphas_reduce", seed, &arch[1]);
+    b.weights[0] = b_alphas(L, cfg, "alphas_normal", seed, &arch[0]);
+    b.weights[1] = b_alphas(L, cfg, "alphas_reduce", seed, &arch[1]);
 
     int64_t c_curr = (int64_t)cfg->stem_multiplier * cfg->C;
-    ValueId h = b_conv(&b, x, "stem.0", c_curr, 3, 1, 1, 1, 1);
-    ValueId s0 = b_bn(&b, h, "stem.1", true), s1 = s0;
+    ValueId h = fe_lw_conv_sq(L, x, "stem.0", c_curr, 3, 1, 1, 1, false);
+    ValueId s0 = fe_lw_batchnorm(L, h, "stem.1"), s1 = s0;
     if (s0)
-        ir_value_set_name(b.g, s0, "stem");
+        ir_value_set_name(L->g, s0, "stem");
     c_curr = cfg->C;
     bool reduction_prev = false;
-    for (int i = 0; i < cfg->layers && !b.failed; i++) {
+    for (int i = 0; i < cfg->layers && !L->failed; i++) {
         bool reduction = is_reduction(cfg, i);
         if (reduction)
             c_curr *= 2;
@@ -331,12 +262,12 @@ bool darts_supernet_build(Arena *a, const DartsSearchConfig *cfg, uint64_t seed,
         s0 = s1;
         s1 = cell;
     }
-    ValueId logits = b.failed ? 0 : b_head(&b, cfg, s1);
+    ValueId logits = L->failed ? 0 : b_head(L, cfg, s1);
     if (!logits)
         return false;
-    ir_graph_add_output(b.g, logits);
-    search_init_weights(b.g, seed);
-    out->g = b.g;
+    ir_graph_add_output(L->g, logits);
+    search_init_weights(L->g, seed);
+    out->g = L->g;
     out->narch = 2;
     out->arch = arch;
     return true;

@@ -44,7 +44,8 @@ static void bprintf(Buf *b, const char *fmt, ...)
     }
 }
 
-bool srch_write_file(const char *path, const char *text, size_t len, Diag *d)
+bool srch_write_file_with(const char *path, bool (*write)(FILE *f, void *ctx), void *ctx,
+                          Diag *d)
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
@@ -56,8 +57,8 @@ bool srch_write_file(const char *path, const char *text, size_t len, Diag *d)
     int fd = mkstemp(tmp);
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (fd >= 0)
-        fchmod(fd, 0644);
-    bool ok = f && fwrite(text, 1, len, f) == len;
+        fchmod(fd, 0644); /* mkstemp's 0600 would surprise on an output file */
+    bool ok = f && write(f, ctx);
     ok = f ? (fclose(f) == 0) && ok : false;
     ok = ok && rename(tmp, path) == 0;
     if (!ok) {
@@ -69,6 +70,23 @@ bool srch_write_file(const char *path, const char *text, size_t len, Diag *d)
     }
     free(tmp);
     return ok;
+}
+
+typedef struct Text {
+    const char *s;
+    size_t len;
+} Text;
+
+static bool write_text(FILE *f, void *ctx)
+{
+    const Text *t = ctx;
+    return fwrite(t->s, 1, t->len, f) == t->len;
+}
+
+bool srch_write_file(const char *path, const char *text, size_t len, Diag *d)
+{
+    Text t = {text, len};
+    return srch_write_file_with(path, write_text, &t, d);
 }
 
 static bool finish(Buf *b, const char *path, Diag *d)

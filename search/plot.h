@@ -7,7 +7,7 @@
 #ifndef NASC_SEARCH_PLOT_H
 #define NASC_SEARCH_PLOT_H
 
-#include "ir/ir.h"
+#include "ir/ir.h" /* and <stdio.h> */
 
 typedef struct PlotSeries {
     const char *name;
@@ -42,5 +42,10 @@ bool srch_svg_path(const char *path, const int *levels, int nlayers, const float
 
 /* Writes len bytes to path whole or not at all. */
 bool srch_write_file(const char *path, const char *text, size_t len, Diag *d);
+/* The same for any content: write(f, ctx) fills a temporary file beside
+ * path (returning false on a short write), which then replaces path; on
+ * any failure path is left as it was and d says why. */
+bool srch_write_file_with(const char *path, bool (*write)(FILE *f, void *ctx), void *ctx,
+                          Diag *d);
 
 #endif

@@ -314,6 +314,7 @@ static int search_darts(const SearchArgs *s, Arena *a, Diag *d)
     Genotype geno;
     ok = ok && darts_derive(net.g->vals[net.arch[0]].data, net.g->vals[net.arch[1]].data,
                             cfg.steps, cfg.multiplier, a, &geno, d);
+    geno.name = "NASC_SEARCHED"; /* genotype.py reads like DARTS's genotypes.py */
     ok = ok && darts_outputs(a, s, &geno, d);
     srch_cls_source_free(&src);
     srch_fashion_mnist_free(&m);

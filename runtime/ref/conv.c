@@ -4,7 +4,7 @@
  * input (pad top/left/bottom/right may differ). rt_ref_conv2d is the
  * definition. The fast paths avoid per-tap bounds checks by computing, for
  * each kernel tap, the range of output columns whose input column is in
- * bounds (tap_range); everything outside it reads zero padding.
+ * bounds (rt_conv_tap_range); everything outside it reads zero padding.
  */
 #include "runtime/ref/ref.h"
 
@@ -59,16 +59,15 @@ void rt_ref_conv2d(const RtConv2d *p, const float *x, const float *w, const floa
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 static int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
 
-/* Outputs o in [*lo, *hi) read input o*stride - pad + off inside [0, in). */
-static void tap_range(int64_t out, int64_t in, int stride, int pad, int64_t off, int64_t *lo,
-                      int64_t *hi)
+void rt_conv_tap_range(int64_t out, int64_t in, int stride, int pad, int64_t off, int64_t *lo,
+                       int64_t *hi)
 {
     int64_t l = ceil_div(pad - off, stride), h = floor_div(in - 1 + pad - off, stride) + 1;
     *lo = l < 0 ? 0 : l > out ? out : l;
     *hi = h > out ? out : h < *lo ? *lo : h;
 }
 
-static bool is_pointwise(const RtConv2d *p)
+bool rt_conv2d_is_pointwise(const RtConv2d *p)
 {
     return p->kh == 1 && p->kw == 1 && p->stride[0] == 1 && p->stride[1] == 1 && !p->pad[0] &&
            !p->pad[1] && !p->pad[2] && !p->pad[3];
@@ -77,37 +76,42 @@ static bool is_pointwise(const RtConv2d *p)
 size_t rt_f32_conv2d__im2col_sgemm_workspace(const RtConv2d *p)
 {
     int64_t oh, ow;
-    if (is_pointwise(p) || !rt_conv2d_out_hw(p, &oh, &ow))
+    if (rt_conv2d_is_pointwise(p) || !rt_conv2d_out_hw(p, &oh, &ow))
         return 0;
     return (size_t)(p->c / p->groups * p->kh * p->kw * oh * ow);
 }
 
-/* One group of one image: xg[cg, h, w] -> cols[cg*kh*kw, oh*ow]. */
-static void im2col(const RtConv2d *p, int64_t cg, int64_t oh, int64_t ow, const float *xg,
-                   float *cols)
+void rt_im2col(const RtConv2d *p, int64_t cg, int64_t oh, int64_t ow, const float *xg,
+               float *cols)
 {
+    int sh = p->stride[0], sw = p->stride[1];
     for (int64_t ic = 0; ic < cg; ic++)
-        for (int64_t u = 0; u < p->kh; u++)
+        for (int64_t u = 0; u < p->kh; u++) {
+            int64_t offh = u * p->dilation[0], ilo, ihi;
+            rt_conv_tap_range(oh, p->h, sh, p->pad[0], offh, &ilo, &ihi);
             for (int64_t v = 0; v < p->kw; v++) {
-                float *row = cols + ((ic * p->kh + u) * p->kw + v) * oh * ow;
+                float *rows = cols + ((ic * p->kh + u) * p->kw + v) * oh * ow;
                 int64_t off = v * p->dilation[1], lo, hi;
-                tap_range(ow, p->w, p->stride[1], p->pad[1], off, &lo, &hi);
-                for (int64_t i = 0; i < oh; i++, row += ow) {
-                    int64_t ih = i * p->stride[0] - p->pad[0] + u * p->dilation[0];
-                    if (ih < 0 || ih >= p->h) {
-                        memset(row, 0, (size_t)ow * sizeof *row);
-                        continue;
-                    }
+                rt_conv_tap_range(ow, p->w, sw, p->pad[1], off, &lo, &hi);
+                memset(rows, 0, (size_t)(ilo * ow) * sizeof *rows);
+                for (int64_t i = ilo; i < ihi; i++) {
+                    float *row = rows + i * ow;
+                    int64_t ih = i * sh - p->pad[0] + offh;
                     /* index of tap j; >= 0 for j >= lo (no pointer below xg) */
                     int64_t base = (ic * p->h + ih) * p->w + off - p->pad[1];
                     for (int64_t j = 0; j < lo; j++)
                         row[j] = 0.0f;
-                    for (int64_t j = lo; j < hi; j++)
-                        row[j] = xg[base + j * p->stride[1]];
+                    if (sw == 1)
+                        memcpy(row + lo, xg + (base + lo), (size_t)(hi - lo) * sizeof *row);
+                    else
+                        for (int64_t j = lo; j < hi; j++)
+                            row[j] = xg[base + j * sw];
                     for (int64_t j = hi; j < ow; j++)
                         row[j] = 0.0f;
                 }
+                memset(rows + ihi * ow, 0, (size_t)((oh - ihi) * ow) * sizeof *rows);
             }
+        }
 }
 
 static void add_bias(int64_t n, int64_t c, int64_t hw, const float *b, float *y)
@@ -127,13 +131,13 @@ void rt_f32_conv2d__im2col_sgemm(const RtConv2d *p, const float *x, const float 
     if (!rt_conv2d_out_hw(p, &oh, &ow))
         return;
     int64_t cg = p->c / p->groups, ocg = p->oc / p->groups, k = cg * p->kh * p->kw;
-    bool direct = is_pointwise(p); /* x[cg, h*w] already is the cols matrix */
+    bool direct = rt_conv2d_is_pointwise(p); /* x[cg, h*w] already is the cols matrix */
     for (int64_t n = 0; n < p->n; n++)
         for (int64_t g = 0; g < p->groups; g++) {
             const float *xg = x + (n * p->c + g * cg) * p->h * p->w;
             float *yg = y + (n * p->oc + g * ocg) * oh * ow;
             if (!direct)
-                im2col(p, cg, oh, ow, xg, ws);
+                rt_im2col(p, cg, oh, ow, xg, ws);
             /* yg[ocg, oh*ow] = w[g][ocg, k] * cols[k, oh*ow] */
             rt_sgemm(false, false, ocg, oh * ow, k, 1.0f, w + g * ocg * k, k, direct ? xg : ws,
                      oh * ow, 0.0f, yg, oh * ow);
@@ -160,7 +164,7 @@ static void dwconv_channel(const RtConv2d *p, int64_t oh, int64_t ow, const floa
 {
     for (int64_t v = 0; v < p->kw; v++) {
         int64_t off = v * p->dilation[1], lo, hi;
-        tap_range(ow, p->w, p->stride[1], p->pad[1], off, &lo, &hi);
+        rt_conv_tap_range(ow, p->w, p->stride[1], p->pad[1], off, &lo, &hi);
         for (int64_t u = 0; u < p->kh; u++) {
             float wv = w[u * p->kw + v];
             for (int64_t i = 0; i < oh; i++) {

@@ -7,8 +7,8 @@
  *    single rt_sgemm calls per image and group;
  *  - depthwise (groups == c == oc): a direct loop per channel and tap, the
  *    mirror of rt_f32_dwconv2d__direct; rows of valid taps are found once
- *    per tap (tap_range), so the inner loops carry no bounds checks;
- *  - everything else: cols = im2col(x_g), dw_g += dy_g * cols^T, then
+ *    per tap (rt_conv_tap_range), so the inner loops carry no bounds checks;
+ *  - everything else: cols = rt_im2col(x_g), dw_g += dy_g * cols^T, then
  *    cols = w_g^T * dy_g (reusing the buffer) scattered back by col2im.
  * Reductions (dw taps, db, batch-norm sums) run over float chunks of at
  * most CHUNK elements with 8 independent lanes, so they vectorise without
@@ -91,27 +91,6 @@ static void bias_backward(int64_t n, int64_t c, int64_t hw, const float *dy, flo
     }
 }
 
-/* ---- convolution geometry (as conv.c) ---- */
-
-/* floor(a / b) and ceil(a / b) for b > 0 and any sign of a. */
-static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-static int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
-
-/* Outputs o in [*lo, *hi) read input o*stride - pad + off inside [0, in). */
-static void tap_range(int64_t out, int64_t in, int stride, int pad, int64_t off, int64_t *lo,
-                      int64_t *hi)
-{
-    int64_t l = ceil_div(pad - off, stride), h = floor_div(in - 1 + pad - off, stride) + 1;
-    *lo = l < 0 ? 0 : l > out ? out : l;
-    *hi = h > out ? out : h < *lo ? *lo : h;
-}
-
-static bool is_pointwise(const RtConv2d *p)
-{
-    return p->kh == 1 && p->kw == 1 && p->stride[0] == 1 && p->stride[1] == 1 && !p->pad[0] &&
-           !p->pad[1] && !p->pad[2] && !p->pad[3];
-}
-
 size_t rt_conv2d_backward_workspace(const RtConv2d *p)
 {
     int64_t oh, ow;
@@ -119,46 +98,12 @@ size_t rt_conv2d_backward_workspace(const RtConv2d *p)
         return 0;
     if (rt_f32_dwconv2d__direct_applies(p))
         return (size_t)ow; /* one row of per-column dw partial sums */
-    if (is_pointwise(p))
+    if (rt_conv2d_is_pointwise(p))
         return 0;
     return (size_t)(p->c / p->groups * p->kh * p->kw * oh * ow);
 }
 
-/* ---- general path: im2col / col2im ---- */
-
-/* One group of one image: xg[cg, h, w] -> cols[cg*kh*kw, oh*ow]. */
-static void im2col(const RtConv2d *p, int64_t cg, int64_t oh, int64_t ow, const float *xg,
-                   float *cols)
-{
-    int sh = p->stride[0], sw = p->stride[1];
-    for (int64_t ic = 0; ic < cg; ic++)
-        for (int64_t u = 0; u < p->kh; u++) {
-            int64_t offh = u * p->dilation[0], ilo, ihi;
-            tap_range(oh, p->h, sh, p->pad[0], offh, &ilo, &ihi);
-            for (int64_t v = 0; v < p->kw; v++) {
-                float *rows = cols + ((ic * p->kh + u) * p->kw + v) * oh * ow;
-                int64_t off = v * p->dilation[1], lo, hi;
-                tap_range(ow, p->w, sw, p->pad[1], off, &lo, &hi);
-                memset(rows, 0, (size_t)(ilo * ow) * sizeof *rows);
-                for (int64_t i = ilo; i < ihi; i++) {
-                    float *row = rows + i * ow;
-                    int64_t ih = i * sh - p->pad[0] + offh;
-                    /* index of tap j; >= 0 for j >= lo */
-                    int64_t base = (ic * p->h + ih) * p->w + off - p->pad[1];
-                    for (int64_t j = 0; j < lo; j++)
-                        row[j] = 0.0f;
-                    if (sw == 1)
-                        memcpy(row + lo, xg + (base + lo), (size_t)(hi - lo) * sizeof *row);
-                    else
-                        for (int64_t j = lo; j < hi; j++)
-                            row[j] = xg[base + j * sw];
-                    for (int64_t j = hi; j < ow; j++)
-                        row[j] = 0.0f;
-                }
-                memset(rows + ihi * ow, 0, (size_t)((oh - ihi) * ow) * sizeof *rows);
-            }
-        }
-}
+/* ---- general path: im2col (conv.c) / col2im ---- */
 
 /* y[0..n) += x[0..n); restrict: no alias check in the vector loop. */
 static void add_row(int64_t n, const float *restrict x, float *restrict y)
@@ -176,11 +121,11 @@ static void col2im(const RtConv2d *p, int64_t cg, int64_t oh, int64_t ow, const 
     for (int64_t ic = 0; ic < cg; ic++)
         for (int64_t u = 0; u < p->kh; u++) {
             int64_t offh = u * p->dilation[0], ilo, ihi;
-            tap_range(oh, p->h, sh, p->pad[0], offh, &ilo, &ihi);
+            rt_conv_tap_range(oh, p->h, sh, p->pad[0], offh, &ilo, &ihi);
             for (int64_t v = 0; v < p->kw; v++) {
                 const float *rows = cols + ((ic * p->kh + u) * p->kw + v) * oh * ow;
                 int64_t off = v * p->dilation[1], lo, hi;
-                tap_range(ow, p->w, sw, p->pad[1], off, &lo, &hi);
+                rt_conv_tap_range(ow, p->w, sw, p->pad[1], off, &lo, &hi);
                 for (int64_t i = ilo; i < ihi; i++) {
                     const float *row = rows + i * ow;
                     int64_t ih = i * sh - p->pad[0] + offh;
@@ -205,7 +150,7 @@ static void conv_backward_gemm(const RtConv2d *p, int64_t oh, int64_t ow, const 
 {
     int64_t cg = p->c / p->groups, ocg = p->oc / p->groups, k = cg * p->kh * p->kw;
     int64_t np = oh * ow, hw = p->h * p->w;
-    bool direct = is_pointwise(p);
+    bool direct = rt_conv2d_is_pointwise(p);
     for (int64_t n = 0; n < p->n; n++)
         for (int64_t g = 0; g < p->groups; g++) {
             const float *xg = x + (n * p->c + g * cg) * hw;
@@ -213,7 +158,7 @@ static void conv_backward_gemm(const RtConv2d *p, int64_t oh, int64_t ow, const 
             const float *wg = w + g * ocg * k;
             if (dw) {
                 if (!direct)
-                    im2col(p, cg, oh, ow, xg, ws);
+                    rt_im2col(p, cg, oh, ow, xg, ws);
                 rt_sgemm(false, true, ocg, k, np, 1.0f, dyg, np, direct ? xg : ws, np, 1.0f,
                          dw + g * ocg * k, k);
             }
@@ -264,10 +209,10 @@ static void dwconv_channel_backward(const RtConv2d *p, int64_t oh, int64_t ow, c
     int sh = p->stride[0], sw = p->stride[1];
     for (int64_t u = 0; u < p->kh; u++) {
         int64_t offh = u * p->dilation[0], ilo, ihi;
-        tap_range(oh, p->h, sh, p->pad[0], offh, &ilo, &ihi);
+        rt_conv_tap_range(oh, p->h, sh, p->pad[0], offh, &ilo, &ihi);
         for (int64_t v = 0; v < p->kw; v++) {
             int64_t off = v * p->dilation[1], lo, hi;
-            tap_range(ow, p->w, sw, p->pad[1], off, &lo, &hi);
+            rt_conv_tap_range(ow, p->w, sw, p->pad[1], off, &lo, &hi);
             if (lo >= hi || ilo >= ihi)
                 continue; /* this tap only ever reads padding */
             float wv = wc[u * p->kw + v];

@@ -37,21 +37,6 @@ void rt_leaky_relu_backward(int64_t numel, const float *x, float slope, const fl
     }
 }
 
-/* pool.c's window of output o along one axis: [*lo, *hi) inside the input;
- * returns its size clipped to the padded input only (the include-pad
- * divisor). Restated here because pool.c keeps it private. */
-static int64_t pool_window(int64_t o, int64_t in, int k, int stride, int pad_lo, int pad_hi,
-                           int64_t *lo, int64_t *hi)
-{
-    int64_t s = o * stride - pad_lo, e = s + k;
-    if (e > in + pad_hi)
-        e = in + pad_hi;
-    int64_t padded = e - s;
-    *lo = s < 0 ? 0 : s;
-    *hi = e > in ? in : e;
-    return padded;
-}
-
 /* Index in xc (an h x w plane) of the element rt_ref_maxpool2d picks for
  * the window [h0,h1) x [w0,w1), or -1 for an empty window. Same scan and
  * test as the forward (torch's too): the first strict maximum wins, a NaN
@@ -85,11 +70,10 @@ void rt_maxpool2d_backward(const RtPool2d *p, const float *x, const float *dy, f
         float *dxc = dx + nc * plane;
         for (int64_t i = 0; i < oh; i++) {
             int64_t h0, h1;
-            pool_window(i, p->h, p->kernel[0], p->stride[0], p->pad[0], p->pad[2], &h0, &h1);
+            rt_pool2d_window(p, 0, i, &h0, &h1);
             for (int64_t j = 0; j < ow; j++) {
                 int64_t w0, w1;
-                pool_window(j, p->w, p->kernel[1], p->stride[1], p->pad[1], p->pad[3], &w0,
-                            &w1);
+                rt_pool2d_window(p, 1, j, &w0, &w1);
                 int64_t at = max_index(xc, p->w, h0, h1, w0, w1);
                 if (at >= 0)
                     dxc[at] += dyc[i * ow + j];
@@ -111,12 +95,10 @@ void rt_avgpool2d_backward(const RtPool2d *p, const float *dy, float *dx)
         float *dxc = dx + nc * plane;
         for (int64_t i = 0; i < oh; i++) {
             int64_t h0, h1;
-            int64_t ph = pool_window(i, p->h, p->kernel[0], p->stride[0], p->pad[0], p->pad[2],
-                                     &h0, &h1);
+            int64_t ph = rt_pool2d_window(p, 0, i, &h0, &h1);
             for (int64_t j = 0; j < ow; j++) {
                 int64_t w0, w1;
-                int64_t pw = pool_window(j, p->w, p->kernel[1], p->stride[1], p->pad[1],
-                                         p->pad[3], &w0, &w1);
+                int64_t pw = rt_pool2d_window(p, 1, j, &w0, &w1);
                 int64_t div = p->count_include_pad ? ph * pw : (h1 - h0) * (w1 - w0);
                 if (div <= 0) /* the forward wrote 0: a window wholly in padding */
                     continue;

@@ -19,12 +19,11 @@ bool rt_pool2d_out_hw(const RtPool2d *p, int64_t *oh, int64_t *ow)
     return *oh > 0 && *ow > 0;
 }
 
-/* The window of output o along one axis: [*lo, *hi) inside the input, and
- * its size clipped to the padded input only (the include-pad divisor). */
-static int64_t window(int64_t o, int64_t in, int k, int stride, int pad_lo, int pad_hi,
-                      int64_t *lo, int64_t *hi)
+int64_t rt_pool2d_window(const RtPool2d *p, int axis, int64_t o, int64_t *lo, int64_t *hi)
 {
-    int64_t s = o * stride - pad_lo, e = s + k;
+    int64_t in = axis ? p->w : p->h;
+    int pad_lo = p->pad[axis], pad_hi = p->pad[axis + 2];
+    int64_t s = o * p->stride[axis] - pad_lo, e = s + p->kernel[axis];
     if (e > in + pad_hi)
         e = in + pad_hi;
     int64_t padded = e - s;
@@ -43,8 +42,8 @@ void rt_ref_maxpool2d(const RtPool2d *p, const float *x, float *y)
         for (int64_t i = 0; i < oh; i++)
             for (int64_t j = 0; j < ow; j++) {
                 int64_t h0, h1, w0, w1;
-                window(i, p->h, p->kernel[0], p->stride[0], p->pad[0], p->pad[2], &h0, &h1);
-                window(j, p->w, p->kernel[1], p->stride[1], p->pad[1], p->pad[3], &w0, &w1);
+                rt_pool2d_window(p, 0, i, &h0, &h1);
+                rt_pool2d_window(p, 1, j, &w0, &w1);
                 float m = -INFINITY;
                 for (int64_t u = h0; u < h1; u++)
                     for (int64_t v = w0; v < w1; v++) {
@@ -67,10 +66,8 @@ void rt_ref_avgpool2d(const RtPool2d *p, const float *x, float *y)
         for (int64_t i = 0; i < oh; i++)
             for (int64_t j = 0; j < ow; j++) {
                 int64_t h0, h1, w0, w1;
-                int64_t ph = window(i, p->h, p->kernel[0], p->stride[0], p->pad[0], p->pad[2],
-                                    &h0, &h1);
-                int64_t pw = window(j, p->w, p->kernel[1], p->stride[1], p->pad[1], p->pad[3],
-                                    &w0, &w1);
+                int64_t ph = rt_pool2d_window(p, 0, i, &h0, &h1);
+                int64_t pw = rt_pool2d_window(p, 1, j, &w0, &w1);
                 float s = 0.0f;
                 for (int64_t u = h0; u < h1; u++)
                     for (int64_t v = w0; v < w1; v++)

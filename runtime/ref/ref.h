@@ -50,6 +50,18 @@ int64_t rt_window_out(int64_t in, int64_t k, int stride, int pad_lo, int pad_hi,
  * geometry is invalid (non-positive sizes, groups not dividing c and oc). */
 bool rt_conv2d_out_hw(const RtConv2d *p, int64_t *oh, int64_t *ow);
 
+/* The outputs o in [*lo, *hi) of an axis of `out` whose input index
+ * o*stride - pad + off lies in [0, in): the taps of kernel offset off that
+ * read no padding, so fast loops need no per-tap bounds check. */
+void rt_conv_tap_range(int64_t out, int64_t in, int stride, int pad, int64_t off, int64_t *lo,
+                       int64_t *hi);
+/* 1x1, stride 1, no padding: x[c, h*w] already is its im2col matrix. */
+bool rt_conv2d_is_pointwise(const RtConv2d *p);
+/* One group of one image: xg[cg, h, w] -> cols[cg*kh*kw, oh*ow], padding
+ * taps 0 (shared by the forward im2col path and the backward). */
+void rt_im2col(const RtConv2d *p, int64_t cg, int64_t oh, int64_t ow, const float *xg,
+               float *cols);
+
 /* Naive direct convolution; b may be NULL (no bias). */
 void rt_ref_conv2d(const RtConv2d *p, const float *x, const float *w, const float *b, float *y);
 
@@ -84,6 +96,10 @@ typedef struct RtPool2d {
 } RtPool2d;
 
 bool rt_pool2d_out_hw(const RtPool2d *p, int64_t *oh, int64_t *ow);
+/* The window of output o along axis 0 (height) or 1 (width): [*lo, *hi)
+ * inside the input; returns its size clipped to the padded input only
+ * (the count_include_pad divisor). Shared with the backward kernels. */
+int64_t rt_pool2d_window(const RtPool2d *p, int axis, int64_t o, int64_t *lo, int64_t *hi);
 /* Max over the window; padding counts as -inf. */
 void rt_ref_maxpool2d(const RtPool2d *p, const float *x, float *y);
 /* Mean over the window, divisor per count_include_pad (as PyTorch). */
