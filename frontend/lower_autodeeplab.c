@@ -25,28 +25,6 @@ enum { ADL_ASPP_DEPTH = 256, ADL_LOW_CHANNELS = 48, ADL_STEM_FM = 128 };
  * NaiveBN(C, momentum) ignores it, but ABN's second parameter is eps. */
 #define ADL_ASPP_ABN_EPS 3e-4f
 
-/* Cell.scale_dimension: int((d - 1) * s + 1) for odd d, int(d * s) for
- * even d, with s = 0.5 (down) or 2 (up); exact in integers. */
-static int64_t scale_dim(int64_t d, bool up)
-{
-    if (up)
-        return d % 2 ? 2 * d - 1 : 2 * d;
-    return d % 2 ? (d - 1) / 2 + 1 : d / 2;
-}
-
-/* F.interpolate(x, (h, w), mode='bilinear', align_corners=True). At the
- * same size that is an exact copy, so no node is added. */
-static ValueId resize(Lower *L, ValueId x, int64_t h, int64_t w)
-{
-    if (!x || L->failed)
-        return 0;
-    const Shape *s = &L->g->vals[x].shape;
-    if (s->d[2] == h && s->d[3] == w)
-        return x;
-    Attrs a = {.resize = {{(int)h, (int)w}, 1}};
-    return fe_lw_node(L, OP_RESIZE_BILINEAR, &x, 1, &a);
-}
-
 static int64_t dim(const Lower *L, ValueId x, int axis)
 {
     return x ? L->g->vals[x].shape.d[axis] : 1;
@@ -139,9 +117,10 @@ static ValueId lower_cell(Lower *L, const AdlArch *arch, int i, ValueId pp, Valu
     L->loc = cell_loc(arch, i);
     if (level != prev_level) {
         bool up = level < prev_level;
-        p = resize(L, p, scale_dim(dim(L, p, 2), up), scale_dim(dim(L, p, 3), up));
+        p = fe_lw_resize(L, p, fe_lw_scale_dim(dim(L, p, 2), up),
+                         fe_lw_scale_dim(dim(L, p, 3), up));
     }
-    pp = resize(L, pp, dim(L, p, 2), dim(L, p, 3));
+    pp = fe_lw_resize(L, pp, dim(L, p, 2), dim(L, p, 3));
     const char *pre = arena_printf(ar, "encoder.cells.%d.pre_preprocess", i);
     ValueId states[2 + ADL_NODES];
     if (fe_lw_channels(L, pp) == c) {
@@ -176,7 +155,7 @@ static ValueId lower_aspp(Lower *L, const AdlArch *arch, ValueId x)
     ValueId pooled = fe_lw_node(L, OP_GAVGPOOL, &x, 1, NULL);
     br[4] = fe_lw_conv_sq(L, pooled, "aspp.aspp5", ADL_ASPP_DEPTH, 1, 1, 0, 1, false);
     br[4] = norm(L, arch, br[4], "aspp.aspp5_bn", ADL_ASPP_ABN_EPS);
-    br[4] = resize(L, br[4], dim(L, x, 2), dim(L, x, 3));
+    br[4] = fe_lw_resize(L, br[4], dim(L, x, 2), dim(L, x, 3));
     ValueId cat = fe_lw_node(L, OP_CONCAT, br, 5, NULL);
     ValueId h = fe_lw_conv_sq(L, cat, "aspp.conv2", ADL_ASPP_DEPTH, 1, 1, 0, 1, false);
     h = norm(L, arch, h, "aspp.bn2", ADL_ASPP_ABN_EPS);
@@ -191,7 +170,7 @@ static ValueId lower_decoder(Lower *L, const AdlArch *arch, ValueId x, ValueId l
 {
     low = fe_lw_conv_sq(L, low, "decoder.conv1", ADL_LOW_CHANNELS, 1, 1, 0, 1, false);
     low = naive_bn(L, low, "decoder.bn1");
-    ValueId cat[2] = {resize(L, x, dim(L, low, 2), dim(L, low, 3)), low};
+    ValueId cat[2] = {fe_lw_resize(L, x, dim(L, low, 2), dim(L, low, 3)), low};
     ValueId h = fe_lw_node(L, OP_CONCAT, cat, 2, NULL);
     h = fe_lw_conv_sq(L, h, "decoder.last_conv.0", ADL_ASPP_DEPTH, 3, 1, 1, 1, false);
     h = naive_bn(L, h, "decoder.last_conv.1"); /* .2 Dropout: identity in eval */
@@ -235,7 +214,7 @@ Graph *fe_lower_autodeeplab(Arena *a, const AdlArch *arch, Diag *d)
     } else { /* DeepLabv3 head: the conv3 that aspp.py leaves commented out */
         h = fe_lw_conv_sq(&L, h, "aspp.conv3", arch->classes, 1, 1, 0, 1, true);
     }
-    h = resize(&L, h, arch->in_h, arch->in_w);
+    h = fe_lw_resize(&L, h, arch->in_h, arch->in_w);
     if (L.failed || !h)
         return NULL;
     fe_lw_name(&L, h, "output");

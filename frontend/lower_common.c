@@ -210,3 +210,21 @@ ValueId fe_lw_edge(Lower *L, ValueId x, const DartsOp *o, int stride, const char
     NASC_ASSERT(!"unknown primitive kind");
     return 0;
 }
+
+int64_t fe_lw_scale_dim(int64_t d, bool up)
+{
+    if (up)
+        return d % 2 ? 2 * d - 1 : 2 * d;
+    return d % 2 ? (d - 1) / 2 + 1 : d / 2;
+}
+
+ValueId fe_lw_resize(Lower *L, ValueId x, int64_t h, int64_t w)
+{
+    if (!x || L->failed)
+        return 0;
+    const Shape *s = &L->g->vals[x].shape;
+    if (s->d[2] == h && s->d[3] == w)
+        return x;
+    Attrs a = {.resize = {{(int)h, (int)w}, 1}};
+    return fe_lw_node(L, OP_RESIZE_BILINEAR, &x, 1, &a);
+}

@@ -29,6 +29,12 @@ int64_t fe_lw_channels(const Lower *L, ValueId x);
 /* Names a value for traces (no-op on 0). */
 void fe_lw_name(Lower *L, ValueId v, const char *name);
 ValueId fe_lw_relu(Lower *L, ValueId x);
+/* Auto-DeepLab's Cell.scale_dimension: int((d - 1) * s + 1) for odd d,
+ * int(d * s) for even d, s = 0.5 (down) or 2 (up); exact in integers. */
+int64_t fe_lw_scale_dim(int64_t d, bool up);
+/* F.interpolate(x, (h, w), mode='bilinear', align_corners=True); at the
+ * same size that is an exact copy, so no node is added. */
+ValueId fe_lw_resize(Lower *L, ValueId x, int64_t h, int64_t w);
 
 /* nn.Conv2d(C_in, oc, (kh, kw), stride=(sh, sw), padding=(ph, pw),
  * dilation=dil, groups, bias=False); weight at "<prefix>.weight". */

@@ -62,36 +62,14 @@ static ValueId conv_w(Lower *L, ValueId x, ValueId w, int stride, int pad, int d
     return fe_lw_node(L, OP_CONV2D, in, 2, &a);
 }
 
-/* F.interpolate(x, (h, w), mode='bilinear', align_corners=True); no node
- * at the same size (an exact copy). */
-static ValueId resize(Lower *L, ValueId x, int64_t h, int64_t w)
-{
-    if (!x || L->failed)
-        return 0;
-    const Shape *s = &L->g->vals[x].shape;
-    if (s->d[2] == h && s->d[3] == w)
-        return x;
-    Attrs a = {.resize = {{(int)h, (int)w}, 1}};
-    return fe_lw_node(L, OP_RESIZE_BILINEAR, &x, 1, &a);
-}
-
-/* Cell.scale_dimension: int((d - 1) * s + 1) for odd d, int(d * s) for
- * even d, s = 0.5 (down) or 2 (up); exact in integers. */
-static int64_t scale_dim(int64_t d, bool up)
-{
-    if (up)
-        return d % 2 ? 2 * d - 1 : 2 * d;
-    return d % 2 ? (d - 1) / 2 + 1 : d / 2;
-}
-
 /* ---- MixedOp ---- */
 
 static void mixed_params(Lower *L, const char *prefix, int64_t c, MixedW *m)
 {
     Arena *ar = L->g->arena;
     for (int p = 0; p < 2; p++) /* Sequential(pool, BatchNorm2d): the BN is module 1 */
-        search_lw_bn_stats_params(L, arena_printf(ar, "%s._ops.%d.1", prefix, PRIM_MAXPOOL + p), c,
-                     m->pool_stats[p]);
+        search_lw_bn_stats_params(L, arena_printf(ar, "%s._ops.%d.1", prefix, PRIM_MAXPOOL + p),
+                                  c, m->pool_stats[p]);
     for (int k = 0; k < 4; k++) {
         const char *op = arena_printf(ar, "%s._ops.%d.op", prefix, PRIM_FIRST_CONV + k);
         int ks = conv_ops[k].kernel;
@@ -182,7 +160,7 @@ static ValueId build_cell(Build *b, int index, int layer, int level, const Value
     const char *prefix = arena_printf(ar, "cells.%d", index);
     ValueId s0 = 0;
     if (pp) {
-        s0 = resize(L, pp, h, w);
+        s0 = fe_lw_resize(L, pp, h, w);
         if (fe_lw_channels(L, s0) != c)
             s0 = search_lw_relu_conv_bn(L, s0, arena_printf(ar, "%s.pre_preprocess", prefix), c);
     }
@@ -199,8 +177,9 @@ static ValueId build_cell(Build *b, int index, int layer, int level, const Value
             continue;
         const Shape *s = &L->g->vals[prev[src]].shape;
         ValueId x = prev[src];
+        bool up = src > level;
         if (src != level)
-            x = resize(L, x, scale_dim(s->d[2], src > level), scale_dim(s->d[3], src > level));
+            x = fe_lw_resize(L, x, fe_lw_scale_dim(s->d[2], up), fe_lw_scale_dim(s->d[3], up));
         x = search_lw_relu_conv_bn(L, x, arena_printf(ar, "%s.preprocess_%s", prefix, branch[k]),
                                    c);
         ValueId out = cell_dag(b, s0, x, mw);
@@ -230,7 +209,7 @@ static ValueId build_aspp(Build *b, ValueId x, int level)
     br[2] = fe_lw_node(L, OP_GAVGPOOL, &x, 1, NULL); /* AvgPool2d(kernel = the whole map) */
     br[2] = fe_lw_conv_sq(L, br[2], arena_printf(ar, "%s.conv_p.0", p), c, 1, 1, 0, 1, false);
     br[2] = fe_lw_relu(L, fe_lw_batchnorm(L, br[2], arena_printf(ar, "%s.conv_p.1", p)));
-    br[2] = resize(L, br[2], b->size[level][0], b->size[level][1]);
+    br[2] = fe_lw_resize(L, br[2], b->size[level][0], b->size[level][1]);
     ValueId h = fe_lw_node(L, OP_CONCAT, br, 3, NULL);
     h = fe_lw_conv_sq(L, h, arena_printf(ar, "%s.concate_conv", p), c, 1, 1, 0, 1, false);
     h = fe_lw_batchnorm_eps(L, h, arena_printf(ar, "%s.concate_bn", p), ASPP_CONCAT_EPS);
@@ -238,7 +217,7 @@ static ValueId build_aspp(Build *b, ValueId x, int level)
                       false);
     if (h)
         ir_value_set_name(L->g, h, arena_printf(ar, "aspp_%d", 4 << level));
-    return resize(L, h, b->cfg->h, b->cfg->w);
+    return fe_lw_resize(L, h, b->cfg->h, b->cfg->w);
 }
 
 /* Conv (with bias) + BatchNorm2d + ReLU, as stem0..stem2. */
@@ -266,7 +245,7 @@ static ValueId two_thirds(Build *b, ValueId input)
     Lower *L = &b->lw;
     ValueId h = fe_lw_node(L, OP_GAVGPOOL, &input, 1, NULL);
     h = fe_lw_node(L, OP_SOFTMAX, &h, 1, NULL);
-    h = resize(L, h, 1, 2);
+    h = fe_lw_resize(L, h, 1, 2);
     Attrs a = {.pool = {{1, 3}, {1, 1}, {0, 1, 0, 1}, 1}};
     h = fe_lw_node(L, OP_AVGPOOL2D, &h, 1, &a);
     if (h)
@@ -358,18 +337,18 @@ static bool level_sizes(const AdlSearchConfig *c, int64_t size[ADL_LEVELS][2], D
     for (int k = 0; k < 2; k++) {
         size[0][k] = ((in[k] - 1) / 2) / 2 + 1; /* (d + 2 - 3) / 2 + 1, twice */
         for (int l = 1; l < ADL_LEVELS; l++)
-            size[l][k] = scale_dim(size[l - 1][k], false);
+            size[l][k] = fe_lw_scale_dim(size[l - 1][k], false);
     }
     for (int l = 0; l + 1 < ADL_LEVELS; l++) {
         for (int k = 0; k < 2; k++) {
-            if (scale_dim(size[l + 1][k], true) == size[l][k])
+            if (fe_lw_scale_dim(size[l + 1][k], true) == size[l][k])
                 continue;
             diag_error(d, (Loc){0}, "Auto-DeepLab search: input %dx%d gives level sizes "
                        "%lld, %lld, %lld, %lld along %s, and upsampling level %d (%lld) gives "
                        "%lld, not %lld; try a size such as 64 or 65", c->h, c->w,
                        (long long)size[0][k], (long long)size[1][k], (long long)size[2][k],
                        (long long)size[3][k], k ? "the width" : "the height", l + 1,
-                       (long long)size[l + 1][k], (long long)scale_dim(size[l + 1][k], true),
+                       (long long)size[l + 1][k], (long long)fe_lw_scale_dim(size[l + 1][k], true),
                        (long long)size[l][k]);
             return false;
         }
