@@ -101,7 +101,7 @@ static void softmax_row(const float *a, double *p)
         p[k] /= sum;
 }
 
-void adl_derive_cell(const float *alphas, int steps, int (*rows)[2])
+void adl_derive_cell(const float *alphas, int steps, bool allow_none, int (*rows)[2])
 {
     int start = 0, nrow = 0;
     for (int i = 0; i < steps; i++) {
@@ -121,8 +121,8 @@ void adl_derive_cell(const float *alphas, int steps, int (*rows)[2])
             order[at] = j;
         }
         for (int t = 0; t < 2; t++) {
-            int j = order[t], best = 0;
-            for (int k = 1; k < ADL_NUM_OPS; k++)
+            int j = order[t], best = allow_none ? 0 : 1;
+            for (int k = best + 1; k < ADL_NUM_OPS; k++)
                 if (p[j][k] > p[j][best])
                     best = k;
             rows[nrow][0] = start + j;
@@ -178,7 +178,7 @@ bool adl_decode(const AdlSearchConfig *cfg, const float *alphas, const float *be
     out->path = arena_calloc(a, (size_t)layers, sizeof *out->path);
     adl_viterbi(layers, space, out->path);
     int rows[ADL_ROWS][2];
-    adl_derive_cell(alphas, ADL_NODES, rows);
+    adl_derive_cell(alphas, ADL_NODES, false, rows);
     for (int k = 0; k < ADL_ROWS; k++) {
         out->rows[k].edge = rows[k][0];
         out->rows[k].op = fe_adl_ops[rows[k][1]].name;

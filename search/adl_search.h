@@ -94,13 +94,16 @@ void adl_viterbi(int layers, const float *space, int *path);
 
 /* Decoder.genotype_decode on raw alphas [edges(steps), 8]: softmax per row;
  * for each node the two incoming edges with the largest non-'none' weight
- * (ties: lower edge first), strongest first, each with its argmax op over
- * all eight ('none' included, as the reference; ties: lower op). rows gets
- * 2*steps [edge, op] pairs. */
-void adl_derive_cell(const float *alphas, int steps, int (*rows)[2]);
+ * (ties: lower edge first), strongest first, each with its argmax op
+ * (ties: lower op) over all eight when allow_none (the reference's rule),
+ * else over the seven real ops (DARTS's rule). rows gets 2*steps
+ * [edge, op] pairs. */
+void adl_derive_cell(const float *alphas, int steps, bool allow_none, int (*rows)[2]);
 
 /* The retrain architecture of a search: Viterbi path of the betas, cell of
- * the alphas, F / classes / input size from cfg, the frontend's defaults
+ * the alphas (DARTS's rule: never 'none' — a kept edge that computes zeros
+ * is a wasted input of its node in the retrained net; the reference's
+ * genotype_decode can keep one), F / classes / input size from cfg, the frontend's defaults
  * otherwise (ASPP rates 6/12/18, decoder, plain BN). Needs steps = B = 5 (the
  * frontend's cell). Path and names live in a. False after reporting to d:
  * non-finite arch params (a diverged search), a config the frontend cannot

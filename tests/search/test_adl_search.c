@@ -185,13 +185,23 @@ static void check_derive_cell(void)
     float alphas[20 * ADL_NUM_OPS];
     hand_alphas(alphas);
     int rows[10][2];
-    adl_derive_cell(alphas, 5, rows);
+    adl_derive_cell(alphas, 5, true, rows);
     const int want[10][2] = {{1, 7}, {0, 0}, {3, 1}, {2, 0}, {8, 3},
                              {6, 2}, {9, 4}, {13, 6}, {19, 0}, {15, 5}};
     for (int k = 0; k < 10; k++)
         CHECKF(rows[k][0] == want[k][0] && rows[k][1] == want[k][1],
                "row %d: got [%d, %d], want [%d, %d]", k, rows[k][0], rows[k][1], want[k][0],
                want[k][1]);
+    /* Without 'none' the same edges are kept; their ops become the strongest
+     * real ones: edge 0 sep_conv_3x3, edge 2 (all equal) max_pool_3x3, edge
+     * 19 dil_conv_5x5 (tied with 'none'). */
+    adl_derive_cell(alphas, 5, false, rows);
+    const int real[10][2] = {{1, 7}, {0, 4}, {3, 1}, {2, 1}, {8, 3},
+                             {6, 2}, {9, 4}, {13, 6}, {19, 7}, {15, 5}};
+    for (int k = 0; k < 10; k++)
+        CHECKF(rows[k][0] == real[k][0] && rows[k][1] == real[k][1],
+               "no-none row %d: got [%d, %d], want [%d, %d]", k, rows[k][0], rows[k][1],
+               real[k][0], real[k][1]);
 }
 
 /* ---- decode ---- */
@@ -215,7 +225,7 @@ static void check_decode(void)
     CHECK(arch.nlayers == 6 && arch.path[0] == 1 && arch.path[2] == 3 && arch.path[5] == 3);
     CHECK(arch.nrows == 10 && arch.rows[0].edge == 1);
     CHECK_STR(arch.rows[0].op, "dil_conv_5x5");
-    CHECK_STR(arch.rows[1].op, "none");
+    CHECK_STR(arch.rows[1].op, "sep_conv_3x3"); /* 'none' is never decoded */
     CHECK(arch.F == cfg.filter_multiplier && arch.classes == 11 && arch.in_h == 64);
     Graph *g = fe_lower_autodeeplab(&a, &arch, &d);
     CHECK(g && ir_verify(g, &d));
