@@ -82,7 +82,21 @@ static CgKernel dw_kernel(CgCtx *c, const Node *n)
     return (CgKernel)(CK_DW3S1D1 + (k == 5) * 4 + (s == 2) * 2 + (d == 2));
 }
 
-/* conv2d: a pointwise or depthwise kernel when the geometry allows, else
+/* The register-blocked dense kernel (emit_c_conv.c) for groups 1 and a
+ * horizontal stride of 1 or 2 (anything else along the other axes), else
+ * the generic CK_CONV2D. */
+static CgKernel dense_kernel(CgCtx *c, const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    long long kw = dim(c, n->in[1], 3);
+    /* The edge routine copies rows of 16 outputs' input into 128 floats. */
+    long long span = 15LL * a->stride[1] + (kw - 1) * a->dilation[1] + 1;
+    if (a->groups != 1 || (a->stride[1] != 1 && a->stride[1] != 2) || span > 128)
+        return CK_CONV2D;
+    return a->stride[1] == 1 ? CK_DCONV_S1 : CK_DCONV_S2;
+}
+
+/* conv2d: a pointwise, dense or depthwise kernel when the geometry allows, else
  * the generic one. x [N,C,H,W], w [OC,C/g,KH,KW], optional b [OC]. */
 static bool emitc_conv2d(CgCtx *c, const Node *n)
 {
@@ -100,8 +114,8 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
         return true;
     }
     bool depthwise = a->groups == ch && oc == ch;
-    CgKernel dw = depthwise ? dw_kernel(c, n) : CK_DWCONV2D;
-    cg_use_kernel(c, depthwise ? dw : CK_CONV2D);
+    CgKernel k = depthwise ? dw_kernel(c, n) : dense_kernel(c, n);
+    cg_use_kernel(c, k);
     cg_buf_printf(&c->body,
                   "    {\n"
                   "        static const nasc_rt_conv_p p = {\n"
@@ -114,7 +128,9 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
                   dim(c, w, 2), dim(c, w, 3), a->stride[0], a->stride[1], a->pad[0], a->pad[1],
                   a->dilation[0], a->dilation[1], a->groups);
     cg_buf_printf(&c->body, "        nasc_rt_%s(%s, %s, %s, %s, &p);\n    }\n",
-                  !depthwise ? "conv2d" : dw == CK_DWCONV2D ? "dwconv2d" : dw_name[dw - CK_DW3S1D1],
+                  k == CK_CONV2D ? "conv2d" : k == CK_DCONV_S1 ? "dconv_s1"
+                  : k == CK_DCONV_S2 ? "dconv_s2" : k == CK_DWCONV2D ? "dwconv2d"
+                  : dw_name[k - CK_DW3S1D1],
                   xs, wv, bs, ys);
     return true;
 }

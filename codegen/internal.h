@@ -33,6 +33,8 @@ typedef enum CgKernel {
     CK_POOL_P,       /* struct nasc_rt_pool_p */
     CK_CONV_PLANE,   /* one input plane * one KHxKW filter into one output plane */
     CK_CONV2D,       /* generic: stride, pad, dilation, groups */
+    CK_DCONV_S1,     /* dense (groups 1), horizontal stride 1 (emit_c_conv.c) */
+    CK_DCONV_S2,     /* the same, horizontal stride 2 */
     CK_PW_TILES,     /* register-blocked tiles of the pointwise kernel */
     CK_CONV2D_1X1,   /* pointwise, stride 1, no pad, groups 1 */
     CK_DWCONV2D,     /* depthwise: groups == c == oc, any geometry */
@@ -74,6 +76,8 @@ typedef struct CgKernelDef {
 } CgKernelDef;
 
 extern const CgKernelDef cg_kernels[NCK];
+/* Texts of CK_DCONV_S1 and CK_DCONV_S2 (emit_c_conv.c). */
+extern const char cg_k_dconv_s1[], cg_k_dconv_s2[];
 
 /* ---- blob mode: one float array of the weights (emit_c.c) ---- */
 typedef struct CgBlobEntry {

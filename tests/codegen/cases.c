@@ -12,7 +12,8 @@
  * overlap or do not fit, every specialised depthwise kernel, borders wider
  * than the interior, 1x1 maps; every specialised 3x3 pooling kernel on odd,
  * even, 2x2 and 1x1 maps with symmetric and asymmetric pads, compared
- * exactly); an output that is the input itself; colliding and
+ * exactly); every dense-kernel geometry (see build_dense); an output that
+ * is the input itself; colliding and
  * hostile names; float literals that must round-trip exactly.
  */
 #include "tests/codegen/cases.h"
@@ -334,6 +335,43 @@ static Graph *build_kernels(Arena *ar)
     return g;
 }
 
+/* The dense kernels (groups 1, emit_c_conv.c): 3x3 and 5x5, stride 1 and 2
+ * (also different per axis), dilation 1, 2, 6, 12 and 24 (12 leaves an
+ * interior narrower than a tile, 24 exceeds the 19x18 map so every output
+ * is border), symmetric and asymmetric pads, output channels 13, 10, 7, 5
+ * (not multiples of the 4-channel tile), odd and even maps (37x35: the last
+ * interior row pair overlaps the one before), with and without bias, a 1x1
+ * stride-2 conv (DARTS' FactorizedReduce), batch 2. Outputs are resized to
+ * 37x35 and concatenated; they must match the interpreter within the usual
+ * tolerance (the kernels keep its summation order; only contraction differs). */
+static Graph *build_dense(Arena *ar)
+{
+    rng = 0xde45eull;
+    Graph *g = ir_graph_new(ar, "dense");
+    ValueId x = ir_graph_add_input(g, shape4(2, 9, 37, 35), "x");
+    ValueId a[6] = {
+        conv(g, x, "d3", 13, 3, 3, conv_a(1, 1, 1, 1, 1, 1, 1, 1, 1), true),
+        conv(g, x, "d3asym", 8, 3, 3, conv_a(1, 1, 0, 2, 1, 1, 1, 1, 1), false),
+        conv(g, x, "d5d2", 6, 5, 5, conv_a(1, 1, 4, 4, 4, 4, 2, 2, 1), true),
+        conv(g, x, "d3d6", 7, 3, 3, conv_a(1, 1, 6, 6, 6, 6, 6, 6, 1), true),
+        conv(g, x, "d3d12", 7, 3, 3, conv_a(1, 1, 12, 12, 12, 12, 12, 12, 1), false),
+        conv(g, x, "d3s12", 4, 3, 3, conv_a(2, 1, 1, 1, 1, 1, 1, 1, 1), true)};
+    ValueId s = conv(g, x, "d3s2", 10, 3, 3, conv_a(2, 2, 1, 1, 1, 1, 1, 1, 1), false);
+    ValueId b[5] = {
+        conv(g, x, "d5s2", 5, 5, 5, conv_a(2, 2, 2, 1, 2, 3, 1, 1, 1), true),
+        conv(g, x, "d3s21", 4, 3, 3, conv_a(1, 2, 1, 1, 1, 1, 1, 1, 1), false),
+        conv(g, x, "fr", 4, 1, 1, conv_a(2, 2, 0, 0, 0, 0, 1, 1, 1), false),
+        conv(g, s, "d3d24", 5, 3, 3, conv_a(1, 1, 24, 24, 24, 24, 24, 24, 1), true),
+        conv(g, s, "d3d6s", 5, 3, 3, conv_a(1, 1, 6, 6, 6, 6, 6, 6, 1), false)};
+    ValueId y = NODE(g, OP_CONCAT, NULL, a[0], resize(g, a[1], 37, 35, 0), a[2], a[3], a[4],
+                     resize(g, a[5], 37, 35, 0),
+                     resize(g, s, 37, 35, 0), resize(g, b[0], 37, 35, 0),
+                     resize(g, b[1], 37, 35, 0), resize(g, b[2], 37, 35, 0),
+                     resize(g, b[3], 37, 35, 0), resize(g, b[4], 37, 35, 0));
+    ir_graph_add_output(g, y);
+    return g;
+}
+
 /* The specialised 3x3 pooling kernels (stride 1 and 2; max, avg with and
  * without count_include_pad; DARTS' pad 1 and asymmetric pads) on odd,
  * even, mixed, 2x2 and 1x1 maps (the last two all border): max is exact and
@@ -534,6 +572,18 @@ static void text_kernels(const Graph *g, const char *text, int *failures)
     }
 }
 
+/* Every dense conv of the case runs a dense kernel, none the generic one. */
+static void text_dense(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    need(text, "nasc_rt_dconv_s1(", failures);
+    need(text, "nasc_rt_dconv_s2(", failures);
+    if (strstr(text, "nasc_rt_conv2d(")) {
+        fprintf(stderr, "dense: a dense conv fell back to the generic kernel\n");
+        (*failures)++;
+    }
+}
+
 /* Every pool of the case, DARTS-shaped or not, runs a specialised kernel. */
 static void text_pool3(const Graph *g, const char *text, int *failures)
 {
@@ -562,6 +612,7 @@ const Case cases[] = {
     {"leaky", NULL, build_leaky, false, true, true, text_leaky},
     {"kernels", NULL, build_kernels, false, false, true, text_kernels},
     {"pool3", NULL, build_pool3, false, true, true, text_pool3},
+    {"dense", NULL, build_dense, false, false, true, text_dense},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 
