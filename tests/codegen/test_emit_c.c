@@ -79,8 +79,8 @@ static char *strip_comments(const char *text)
 static bool allowed_pragma(const char *text, const char *word)
 {
     static const char hint[] = "#if defined(__GNUC__) && !defined(__clang__) && "
-                               "defined(__AVX512F__)\n#pragma GCC target(\"prefer-vector-width=512\")"
-                               "\n#endif\n";
+                               "defined(__AVX512F__)\n"
+                               "#pragma GCC target(\"prefer-vector-width=512\")\n#endif\n";
     const char *p = strstr(text, word);
     if (strcmp(word, "#pragma") != 0 || !p)
         return false;
