@@ -66,7 +66,10 @@ static bool emitc_param(CgCtx *c, const Node *n)
 
 /* The specialised depthwise kernel of node n (square 3x3 or 5x5 filter,
  * stride 1 or 2 and dilation 1 or 2, each the same along both axes: every
- * DARTS sep_conv and dil_conv), else the generic CK_DWCONV2D. */
+ * DARTS sep_conv and dil_conv), else the generic CK_DWCONV2D. The kernel
+ * stages the (K - 1) * D + 1 padded rows one output row reads in a buffer of
+ * 896 floats, each row S * half floats (K_DW in emit_c_kernels.c, whose row
+ * width this repeats): wider maps keep the generic kernel. */
 static const char *const dw_name[8] = {"dw3s1d1", "dw3s1d2", "dw3s2d1", "dw3s2d2",
                                        "dw5s1d1", "dw5s1d2", "dw5s2d1", "dw5s2d2"};
 _Static_assert(CK_DW5S2D2 - CK_DW3S1D1 == 7, "dw_name follows the CK_DW* order");
@@ -78,6 +81,12 @@ static CgKernel dw_kernel(CgCtx *c, const Node *n)
     int s = a->stride[0], d = a->dilation[0];
     if (k != dim(c, n->in[1], 3) || (k != 3 && k != 5) || s != a->stride[1] ||
         (s != 1 && s != 2) || d != a->dilation[1] || (d != 1 && d != 2))
+        return CK_DWCONV2D;
+    long long ow = dim(c, n->out, 3), owr = (ow + 7) / 8 * 8;
+    if ((owr - ow) * 4 > ow)
+        owr = ow;
+    long long half = ((owr - 1) * s + (k - 1) * d + 1 + s - 1) / s;
+    if (896 / (s * half) < (k - 1) * d + 1)
         return CK_DWCONV2D;
     return (CgKernel)(CK_DW3S1D1 + (k == 5) * 4 + (s == 2) * 2 + (d == 2));
 }

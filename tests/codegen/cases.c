@@ -12,9 +12,10 @@
  * overlap or do not fit, every specialised depthwise kernel, borders wider
  * than the interior, 1x1 maps; every specialised 3x3 pooling kernel on odd,
  * even, 2x2 and 1x1 maps with symmetric and asymmetric pads, compared
- * exactly); every dense-kernel geometry (see build_dense); an output that
- * is the input itself; colliding and
- * hostile names; float literals that must round-trip exactly.
+ * exactly); every dense-kernel geometry (see build_dense); every specialised
+ * depthwise kernel on 3x3, 2x2 and 1x1 maps and on rows that fill or overflow
+ * its buffer (see build_dw); an output that is the input itself; colliding
+ * and hostile names; float literals that must round-trip exactly.
  */
 #include "tests/codegen/cases.h"
 #include "codegen/codegen.h"
@@ -335,6 +336,41 @@ static Graph *build_kernels(Arena *ar)
     return g;
 }
 
+/* Every specialised depthwise kernel (variant v: K = 5 if v & 4, S = 2 if
+ * v & 2, D = 2 if v & 1) on a 9x14 map (rows of 14 outputs are computed
+ * over 16, and of 7 over 8), with "same" pads and asymmetric ones, and on
+ * 3x3, 2x2 and 1x1 maps (every output a border one); batch 2, some with a
+ * bias. A 5x5 dilation-2 conv on a 9x88 map whose nine staged rows fill
+ * the kernel's buffer (nine bands of one row) and one on 9x96 that does not
+ * fit it (the generic kernel). test_dw_kernels compiles this case's file
+ * again to compare the specialised kernels with the generic one bit for
+ * bit. Output [2,126,9,14]: every map is resized to 9x14. */
+static Graph *build_dw(Arena *ar)
+{
+    rng = 0xd3e5ull;
+    Graph *g = ir_graph_new(ar, "dw");
+    ValueId x = ir_graph_add_input(g, shape4(2, 3, 9, 14), "x");
+    Attrs crop[3] = {{.crop = {6, 11}}, {.crop = {7, 12}}, {.crop = {8, 13}}};
+    ValueId maps[4] = {x, NODE(g, OP_CROP, &crop[0], x), NODE(g, OP_CROP, &crop[1], x),
+                       NODE(g, OP_CROP, &crop[2], x)};
+    ValueId out[42];
+    uint32_t n = 0;
+    for (int m = 0; m < 4; m++)
+        for (int v = 0; v < (m ? 8 : 16); v++) {
+            int k = v & 4 ? 5 : 3, s = v & 2 ? 2 : 1, d = v & 1 ? 2 : 1, p = (k - 1) * d / 2;
+            Attrs a = v < 8 ? conv_a(s, s, p, p, p, p, d, d, 3)
+                            : conv_a(s, s, 0, 2 * p, p, 0, d, d, 3);
+            char name[32];
+            snprintf(name, sizeof name, "dw%d_%d", m, v);
+            out[n++] = resize(g, conv(g, maps[m], name, 3, k, k, a, v % 3 != 0), 9, 14, 0);
+        }
+    Attrs wide = conv_a(1, 1, 4, 4, 4, 4, 2, 2, 3);
+    out[n++] = resize(g, conv(g, resize(g, x, 9, 88, 0), "dw88", 3, 5, 5, wide, true), 9, 14, 0);
+    out[n++] = resize(g, conv(g, resize(g, x, 9, 96, 0), "dw96", 3, 5, 5, wide, true), 9, 14, 0);
+    ir_graph_add_output(g, node_n(g, OP_CONCAT, NULL, out, n));
+    return g;
+}
+
 /* The dense kernels (groups 1, emit_c_conv.c): 3x3 and 5x5, stride 1 and 2
  * (also different per axis), dilation 1, 2, 6, 12 and 24 (12 leaves an
  * interior narrower than a tile, 24 exceeds the 19x18 map so every output
@@ -572,6 +608,25 @@ static void text_kernels(const Graph *g, const char *text, int *failures)
     }
 }
 
+/* Every specialised depthwise kernel is used, and the generic one only by
+ * the conv on 9x96 (its definition and one call). */
+static void text_dw(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    static const char *const want[] = {"nasc_rt_dw3s1d1(", "nasc_rt_dw3s1d2(", "nasc_rt_dw3s2d1(",
+                                       "nasc_rt_dw3s2d2(", "nasc_rt_dw5s1d1(", "nasc_rt_dw5s1d2(",
+                                       "nasc_rt_dw5s2d1(", "nasc_rt_dw5s2d2(", "nasc_rt_dw_stage("};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        need(text, want[i], failures);
+    int generic = 0;
+    for (const char *p = text; (p = strstr(p, "nasc_rt_dwconv2d(")); p++)
+        generic++;
+    if (generic != 2) {
+        fprintf(stderr, "dw: nasc_rt_dwconv2d( appears %d times, want 2\n", generic);
+        (*failures)++;
+    }
+}
+
 /* Every dense conv of the case runs a dense kernel, none the generic one. */
 static void text_dense(const Graph *g, const char *text, int *failures)
 {
@@ -613,6 +668,7 @@ const Case cases[] = {
     {"kernels", NULL, build_kernels, false, false, true, text_kernels},
     {"pool3", NULL, build_pool3, false, true, true, text_pool3},
     {"dense", NULL, build_dense, false, false, true, text_dense},
+    {"dw", NULL, build_dw, false, false, true, text_dw},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 
