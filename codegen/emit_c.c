@@ -597,37 +597,41 @@ static const char *largest_text(CgCtx *c, Tensor *t, uint32_t n)
     return s;
 }
 
-/* The workspace ends at the value placed highest; the values live when its
- * producer runs are what the plan could not fit lower, so they are named. */
-static bool check_ram(CgCtx *c, int64_t ws, int64_t max_ram)
+/* True if a value whose bytes hold v (a concat result v was written into,
+ * or the operand an in-place op overwrote) is live at node `at` too. */
+static bool held_live(const MemPlan *plan, ValueId v, NodeId at)
 {
-    if (max_ram <= 0 || ws <= max_ram)
+    for (ValueId h = plan->holder[v]; h; h = plan->holder[h])
+        if (plan->first[h] <= at && at <= plan->last[h])
+            return true;
+    return false;
+}
+
+/* Names the values live where the plan's lower bound peaks (each byte once:
+ * a value inside a live holder is not counted again), which is what a
+ * different architecture or input size must shrink. */
+static bool check_ram(CgCtx *c, const MemPlan *plan, int64_t max_ram)
+{
+    if (max_ram <= 0 || plan->bytes <= max_ram)
         return true;
     const Graph *g = c->g;
-    ValueId top = 0;
-    int64_t top_end = 0;
-    for (ValueId v = 1; v < g->nval; v++) {
-        int64_t end = c->offset[v] + shape_numel(&g->vals[v].shape) * 4;
-        if (c->offset[v] >= 0 && end > top_end)
-            top = v, top_end = end;
-    }
-    NASC_ASSERT(top);
-    NodeId at = g->vals[top].producer;
-    uint32_t *last = ir_fill_last_use(g);
+    NodeId at = plan->peak;
+    NASC_ASSERT(at);
     Tensor *live = arena_calloc(&c->arena, g->nval, sizeof *live);
     NASC_ASSERT(live);
     uint32_t n = 0;
     int64_t live_bytes = 0;
     for (ValueId v = 1; v < g->nval; v++)
-        if (c->offset[v] >= 0 && g->vals[v].producer <= at && last[v] >= at) {
+        if (plan->offset[v] >= 0 && plan->first[v] <= at && at <= plan->last[v] &&
+            !held_live(plan, v, at)) {
             live[n++] = (Tensor){tensor_text(c, v), shape_numel(&g->vals[v].shape) * 4};
             live_bytes += live[n - 1].bytes;
         }
     diag_error(c->d, (Loc){0}, "codegen: @%s needs a %lld-byte workspace, more than the RAM "
                "budget of %lld bytes; at its peak (node %%%u, %s) %u tensors of %lld bytes "
-               "are live, the largest: %s", g->name, (long long)ws, (long long)max_ram,
-               c->num[top], op_info[g->nodes[at].op].name, n, (long long)live_bytes,
-               largest_text(c, live, n));
+               "are live, the largest: %s", g->name, (long long)plan->bytes,
+               (long long)max_ram, c->num[g->nodes[at].out], op_info[g->nodes[at].op].name, n,
+               (long long)live_bytes, largest_text(c, live, n));
     return false;
 }
 
@@ -669,11 +673,10 @@ static void ctx_init(CgCtx *c, const Graph *g, const CgOptions *o, Diag *d)
     c->blob = o->weights_blob;
     c->profile = o->weights_blob && o->profile;
     arena_init(&c->arena);
-    c->offset = arena_calloc(&c->arena, g->nval, sizeof *c->offset);
     c->num = arena_calloc(&c->arena, g->nval, sizeof *c->num);
     c->cname = arena_calloc(&c->arena, g->nval, sizeof *c->cname);
     c->is_output = arena_calloc(&c->arena, g->nval, sizeof *c->is_output);
-    NASC_ASSERT(c->offset && c->num && c->cname && c->is_output);
+    NASC_ASSERT(c->num && c->cname && c->is_output);
     for (uint32_t i = 0; i < g->noutput; i++)
         c->is_output[g->outputs[i]] = true;
     number_values(c);
@@ -700,9 +703,11 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *c_out, FILE *h_out, Dia
         return false;
     }
     cg_unique_name(&c, "", o->name, 0, "_run"); /* no weight may be called NAME_run */
-    int64_t ws = plan_memory(g, c.offset);
-    if (check_ram(&c, ws, o->max_ram) && emit_body(&c) && check_flash(&c, o->max_flash)) {
-        write_header(&c, o, header, ws, h_out);
+    MemPlan plan;
+    plan_memory_full(g, PLAN_DEFAULT, &c.arena, &plan);
+    c.offset = plan.offset;
+    if (check_ram(&c, &plan, o->max_ram) && emit_body(&c) && check_flash(&c, o->max_flash)) {
+        write_header(&c, o, header, plan.bytes, h_out);
         write_c(&c, o, header, c_out);
         if (ferror(c_out) || ferror(h_out) || fflush(c_out) || fflush(h_out))
             diag_error(d, (Loc){0}, "codegen: error writing the output files of @%s",
@@ -730,7 +735,9 @@ bool cg_weights_blob(const Graph *g, const CgOptions *o, float **blob, int64_t *
     bool ok = check_options(o, header, d);
     if (ok) {
         cg_unique_name(&c, "", o->name, 0, "_run");
-        plan_memory(g, c.offset);
+        MemPlan plan;
+        plan_memory_full(g, PLAN_DEFAULT, &c.arena, &plan);
+        c.offset = plan.offset;
         ok = emit_body(&c);
     }
     int64_t n = ok ? blob_layout(&c) : 0;
@@ -755,9 +762,10 @@ bool cg_weights_blob(const Graph *g, const CgOptions *o, float **blob, int64_t *
 
 int64_t cg_workspace_bytes(const Graph *g)
 {
-    int64_t *off = malloc((g->nval ? g->nval : 1) * sizeof *off);
-    NASC_ASSERT(off);
-    int64_t bytes = plan_memory(g, off);
-    free(off);
-    return bytes;
+    Arena a;
+    arena_init(&a);
+    MemPlan plan;
+    plan_memory_full(g, PLAN_DEFAULT, &a, &plan);
+    arena_free_all(&a);
+    return plan.bytes;
 }

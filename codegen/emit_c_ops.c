@@ -338,20 +338,31 @@ static bool emitc_argmax(CgCtx *c, const Node *n)
     return true;
 }
 
-/* Each operand is copied into its channel slice of the result. */
+/* Each operand is copied into its channel slice of the result, unless the
+ * memory plan put it there already (passes/plan_memory.c: batch 1, a
+ * workspace value not already in another concat), so that its producer wrote
+ * it in place. Equal addresses are the test: two distinct values live
+ * together here cannot share bytes otherwise. */
 static bool emitc_concat(CgCtx *c, const Node *n)
 {
     ValueId y = n->out;
     const char *ys = cg_val(c, y);
     long long c0 = 0;
-    cg_use_kernel(c, CK_COPY_CHANNELS);
     cg_buf_printf(&c->body, "    {\n");
     for (uint32_t i = 0; i < n->nin; i++) {
         ValueId x = n->in[i];
-        cg_buf_printf(&c->body, "        nasc_rt_copy_channels(%s, %s, %lld, %lld, %lld, %lld, "
-                      "%lld);\n", cg_val(c, x), ys, dim(c, y, 0), dim(c, x, 1), dim(c, y, 1), c0,
-                      inner(c, y));
-        c0 += dim(c, x, 1);
+        long long cx = dim(c, x, 1);
+        int64_t slice = c->offset[y] + c0 * inner(c, y) * (int64_t)sizeof(float);
+        if (dim(c, y, 0) == 1 && c->offset[y] >= 0 && c->offset[x] == slice) {
+            cg_buf_printf(&c->body, "        /* channels [%lld, %lld) were written in place "
+                          "*/\n", c0, c0 + cx);
+        } else {
+            cg_use_kernel(c, CK_COPY_CHANNELS);
+            cg_buf_printf(&c->body, "        nasc_rt_copy_channels(%s, %s, %lld, %lld, %lld, "
+                          "%lld, %lld);\n", cg_val(c, x), ys, dim(c, y, 0), cx, dim(c, y, 1),
+                          c0, inner(c, y));
+        }
+        c0 += cx;
     }
     cg_buf_printf(&c->body, "    }\n");
     return true;

@@ -16,11 +16,47 @@
 
 #include "ir/ir.h"
 
-/* plan_memory.c: assigns every non-param, non-input value a byte offset in
- * one workspace so that values alive at the same time never overlap (first
- * fit by lifetime, offsets 64-byte aligned). offset[] has g->nval entries
- * (-1 for params, inputs and graph outputs, which live outside the
- * workspace). Returns the workspace size in bytes. */
+/* plan_memory.c: the workspace of the emitted C. Every non-param, non-input
+ * value that is not a graph output gets a byte offset in one workspace so
+ * that values alive at the same time never overlap, except where a merge
+ * below makes one value live inside another on purpose (docs/passes.md):
+ *   PLAN_CONCAT   with batch 1, concat operands sit in their channel slice
+ *                 of the result, so their producers write there and the
+ *                 concat copies only the others;
+ *   PLAN_INPLACE  an elementwise op (relu, leaky_relu, add) writes over an
+ *                 operand of its shape when everything in the operand's
+ *                 bytes is dead after it (never into a live concat slot).
+ * Merged values form a slot; each keeps its own live interval, so unwritten
+ * parts of a slot are free for others. Placement: first fit in node order
+ * and largest-first best fit, each refined against the lower bound; the
+ * smallest wins. Slots start 64-byte aligned, members where their channels
+ * do. Deterministic. */
+enum {
+    PLAN_CONCAT = 1 << 0,
+    PLAN_INPLACE = 1 << 1,
+    PLAN_DEFAULT = PLAN_CONCAT | PLAN_INPLACE, /* what the float C emitter uses */
+};
+
+typedef struct MemPlan {
+    int64_t *offset;      /* per value: byte offset in the workspace, or -1 (params,
+                             inputs, graph outputs live outside it) */
+    ValueId *holder;      /* per value: the value whose bytes hold it (a concat result,
+                             or the operand an in-place op overwrote), or 0 */
+    uint32_t *first, *last; /* per value with an offset: its live node interval,
+                               [producer, last reader] */
+    int64_t bytes;        /* the workspace: end of the highest slot */
+    int64_t lower_bound;  /* max over nodes of the bytes live there, a byte shared by
+                             merged values counted once: no placement needs fewer */
+    NodeId peak;          /* the first node where lower_bound is reached (0: none) */
+    uint32_t nconcat;     /* concat operands placed in their slice (no copy) */
+    uint32_t ninplace;    /* elementwise results written over an operand */
+    const char *placement; /* the method that won: "first-fit", "greedy-by-size", ... */
+} MemPlan;
+
+/* Plans g with the merges in flags (PLAN_*); the arrays come from a. */
+void plan_memory_full(const Graph *g, unsigned flags, Arena *a, MemPlan *plan);
+/* plan_memory_full without merges (every value in bytes of its own, as the
+ * int8 emitter needs): offset[] gets g->nval entries; returns the bytes. */
 int64_t plan_memory(const Graph *g, int64_t *offset);
 
 /* ---- the passes (contracts in docs/passes.md) ---- */
@@ -41,8 +77,9 @@ int pass_drop_zero(Graph *g, Diag *d);
  * data on every param it folds: returns -1 with a diagnostic otherwise.
  * Returns the number of batchnorms folded. */
 int pass_fold_bn(Graph *g, Diag *d);
-/* plan_memory_pass.c: analysis only. Records the statistic
- * "workspace-bytes" (plan_memory()) and returns 0. */
+/* plan_memory_pass.c: analysis only. Records the statistics of
+ * plan_memory_full(PLAN_DEFAULT): "workspace-bytes", "lower-bound-bytes",
+ * "concat-in-place" (operands), "elementwise-in-place"; returns 0. */
 int pass_plan_memory(Graph *g, Diag *d);
 
 /* ---- pipeline.c: registry, default pipelines, driver ---- */

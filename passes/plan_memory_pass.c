@@ -1,17 +1,19 @@
-/* plan_memory_pass.c — plan_memory() registered as an analysis-only pass,
- * so pipelines and `nasc-opt --stats` report the workspace the current
- * graph would need. plan_memory.c itself (used by codegen) is unchanged;
- * this file is only its wrapper (it cannot be plan_memory.c, the name the
- * file-per-pass rule would give). */
+/* plan_memory_pass.c — the float emitter's memory plan registered as an
+ * analysis-only pass, so pipelines and `nasc-opt --stats` report the
+ * workspace the current graph would need, the lower bound it is measured
+ * against and how many copies the merges removed. The planner lives in
+ * plan_memory.c (the name the file-per-pass rule would give this wrapper),
+ * shared with codegen. */
 #include "passes/internal.h"
-
-#include <stdlib.h>
 
 int pass_plan_memory(Graph *g, Diag *d)
 {
     (void)d;
-    int64_t *offset = arena_calloc(g->arena, g->nval, sizeof *offset);
-    NASC_ASSERT(offset);
-    pass_stat("workspace-bytes", plan_memory(g, offset));
+    MemPlan plan;
+    plan_memory_full(g, PLAN_DEFAULT, g->arena, &plan);
+    pass_stat("workspace-bytes", plan.bytes);
+    pass_stat("lower-bound-bytes", plan.lower_bound);
+    pass_stat("concat-in-place", plan.nconcat);
+    pass_stat("elementwise-in-place", plan.ninplace);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* cli_verbs.c — the verbs run, inspect and convert (compile is in nasc.c). */
 #include "cli.h"
 #include "codegen/codegen.h"
+#include "passes/passes.h"
 #include "runtime/interp.h"
 #include "runtime/ref/ref.h"
 
@@ -279,6 +280,27 @@ static void print_block_table(const Graph *g, Arena *a)
     print_path(g, blocks, nb, in_h);
 }
 
+/* The workspace of the C `nasc compile` emits by default (after the -O2
+ * passes, which this runs on g) against the lower bound of the same plan:
+ * the most bytes live at any one node, so ratio 1 means no placement of
+ * these tensors could be smaller. */
+static void print_memory(Graph *g, Arena *a, Diag *d)
+{
+    int n;
+    const char *const *names = pass_pipeline_for_level(2, &n);
+    if (pass_run_pipeline(g, names, n, NULL, d) < 0)
+        return;
+    MemPlan p;
+    plan_memory_full(g, PLAN_DEFAULT, a, &p);
+    printf("\nworkspace   %lld bytes (emitted C, -O2; placement %s)\n", (long long)p.bytes,
+           p.placement ? p.placement : "-");
+    printf("lower bound %lld bytes (most bytes live at one node): workspace / bound = %.3f\n",
+           (long long)p.lower_bound,
+           p.lower_bound ? (double)p.bytes / (double)p.lower_bound : 1.0);
+    printf("in place    %u concat operands written into their slice, %u elementwise results "
+           "over an operand\n", p.nconcat, p.ninplace);
+}
+
 int cmd_inspect(int argc, char **argv, Arena *a, Diag *d)
 {
     NetArgs na;
@@ -297,10 +319,9 @@ int cmd_inspect(int argc, char **argv, Arena *a, Diag *d)
     printf("parameters  %lld (+ %lld BatchNorm running statistics)\n", (long long)params,
            (long long)buffers);
     printf("MACs        %lld (%.1f M; conv + linear)\n", (long long)macs, (double)macs / 1e6);
-    printf("workspace   %lld bytes (emitted C of the unoptimised graph; `nasc compile --stats` "
-           "gives the figure after the passes)\n", (long long)cg_workspace_bytes(g));
     printf("IR          %u nodes, %u values\n", g->nnode - 1, g->nval - 1);
     print_block_table(g, a);
+    print_memory(g, a, d);
     return cli_report(d);
 }
 
