@@ -64,7 +64,8 @@ static ValueId node_n(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32
 
 static Attrs conv_a(int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int groups)
 {
-    Attrs a = {.conv = {{sh, sw}, {pt, pl, pb, pr}, {dh, dw}, groups}};
+    Attrs a = {.conv = {.stride = {sh, sw}, .pad = {pt, pl, pb, pr},
+                        .dilation = {dh, dw}, .groups = groups}};
     return a;
 }
 
@@ -613,6 +614,7 @@ const Case cases[] = {
     {"kernels", NULL, build_kernels, false, false, true, text_kernels},
     {"pool3", NULL, build_pool3, false, true, true, text_pool3},
     {"dense", NULL, build_dense, false, false, true, text_dense},
+    {"fused", NULL, build_fused, false, false, true, text_fused},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 

@@ -131,7 +131,8 @@ static void test_random(int seed)
             Attrs at = {.pool = {{3, 3}, {1, 1}, {1, 1, 1, 1}, 0}};
             r = add_node(g, OP_MAXPOOL2D, in, 1, &at);
         } else {
-            Attrs at = {.conv = {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1}};
+            Attrs at = {.conv = {.stride = {1, 1}, .pad = {0, 0, 0, 0},
+                                 .dilation = {1, 1}, .groups = 1}};
             int64_t oc = 1 + rnd(8);
             in[1] = ir_graph_add_param(g, shape4(oc, su->d[1], 1, 1), "w", (Loc){0});
             r = add_node(g, OP_CONV2D, in, 2, &at);

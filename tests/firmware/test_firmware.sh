@@ -129,7 +129,7 @@ expect_budget() {
 
 case_budget() {
   local ws
-  expect_budget ram "error: .*557056-byte workspace, more than the RAM budget of 102400 \
+  expect_budget ram "error: .*425984-byte workspace, more than the RAM budget of 102400 \
 bytes; .*largest: cells\.0 f32\[1,32,32,32\] \(131072 B\)" -- "${DARTS[@]}" --max-ram 100k
   expect_budget flash "error: .*144680 bytes of weights in 127 arrays, more than the flash \
 budget of 65536 bytes; the largest: cells\.4\.preprocess1\.op\.1\.weight\+bn f32\[32,128,1,1\] \
@@ -137,11 +137,11 @@ budget of 65536 bytes; the largest: cells\.4\.preprocess1\.op\.1\.weight\+bn f32
   expect_budget adl-ram "RAM budget of 4096 bytes; at its peak .*largest: " -- "${ADL[@]}" \
     --max-ram=4096
   mkdir -p "$T/fit"
-  "$NASC" compile "${DARTS[@]}" --max-ram 557056 --max-flash 144680 -o "$T/fit/net.c" &&
-    ws=$(sed -n 's/^#define NET_WORKSPACE_BYTES //p' "$T/fit/net.h") && [ "$ws" = 557056 ] &&
-    ok "budget: exactly the need (557056 / 144680 bytes) passes" ||
+  "$NASC" compile "${DARTS[@]}" --max-ram 425984 --max-flash 144680 -o "$T/fit/net.c" &&
+    ws=$(sed -n 's/^#define NET_WORKSPACE_BYTES //p' "$T/fit/net.h") && [ "$ws" = 425984 ] &&
+    ok "budget: exactly the need (425984 / 144680 bytes) passes" ||
     bad "budget: a budget equal to the need was refused"
-  "$NASC" compile "${DARTS[@]}" --max-ram 557055 -o "$T/fit/x.c" 2>/dev/null &&
+  "$NASC" compile "${DARTS[@]}" --max-ram 425983 -o "$T/fit/x.c" 2>/dev/null &&
     bad "budget: one byte short was accepted" || ok "budget: one byte short is refused"
   "$NASC" compile "${DARTS[@]}" --max-ram 12x -o "$T/fit/y.c" 2>"$T/err"
   [ $? -eq 2 ] && grep -q "expects a byte count" "$T/err" && ok "budget: --max-ram 12x is usage" ||
