@@ -217,12 +217,18 @@ static void node_comment(CgCtx *c, const Node *n)
     const AttrField *f = attr_fields(op_info[n->op].attr_kind);
     for (int i = 0; f[i].name; i++) {
         const char *p = (const char *)&n->attrs + f[i].offset;
+        const int *iv = (const int *)(const void *)p;
+        if (f[i].optional && !iv[0]) /* as the IR printer: defaults are left out */
+            continue;
         cg_buf_printf(b, "%s%s=", i ? ", " : " {", f[i].name);
         if (f[i].type == AF_FLOAT) {
             cg_buf_printf(b, "%.9g", (double)*(const float *)(const void *)p);
             continue;
         }
-        const int *iv = (const int *)(const void *)p;
+        if (f[i].type == AF_ENUM) { /* verified: a valid index into names */
+            cg_buf_printf(b, "%s", f[i].names[iv[0]]);
+            continue;
+        }
         for (int k = 0; k < f[i].count; k++)
             cg_buf_printf(b, "%s%d", k ? "," : f[i].count > 1 ? "[" : "", iv[k]);
         if (f[i].count > 1)

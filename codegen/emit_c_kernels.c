@@ -56,55 +56,87 @@ static const char k_pool_p[] =
     "}\n"
     ;
 
+/* A conv's fused epilogue (Conv2dAttrs: y = act(conv + addend)) where the
+ * kernel itself does not apply it: after each plane of the generic kernel,
+ * after the call of a depthwise or dense one. Same operations in the same
+ * order as the unfused add and relu kernels, so the same bits. */
+static const char k_epilogue[] =
+    "/* y = relu?(y + r) over count floats; r may be NULL (no addend). */\n"
+    "static void nasc_rt_epilogue(float *restrict y, const float *restrict r, int relu,\n"
+    "                             int count)\n"
+    "{\n"
+    "    if (r)\n"
+    "        for (int i = 0; i < count; i++)\n"
+    "            y[i] = y[i] + r[i];\n"
+    "    if (relu)\n"
+    "        for (int i = 0; i < count; i++)\n"
+    "            y[i] = y[i] > 0.0f ? y[i] : 0.0f;\n"
+    "}\n"
+    ;
+
+/* The input as a kernel loads it: as is, or through a fused pre=relu
+ * (the relu kernel's expression). One kernel text per form, so the common
+ * form pays nothing for the other. */
+#define LOAD_PLAIN(E) E
+#define LOAD_RELU(E) "(" E " > 0.0f ? " E " : 0.0f)"
+
 /* restrict here and in nasc_rt_conv2d: an output never overlaps its node's
  * inputs (the memory plan's rule); without it clang vectorises the tap loop
  * of a copy specialised on constant geometry only with alias checks, or not
  * at all (the JIT's copies for the stem and FactorizedReduce stayed scalar). */
-static const char k_conv_plane[] =
-    "/* yo[oh,ow] += correlation of one input plane xi[h,w] with one filter\n"
-    " * wk[kh,kw]. Each tap runs over the output range that reads inside the\n"
-    " * input, so the zero padding costs nothing and no bounds test is needed. */\n"
-    "static void nasc_rt_conv_plane(const float *restrict xi, const float *restrict wk,\n"
-    "                               float *restrict yo, const nasc_rt_conv_p *p)\n"
-    "{\n"
-    "    for (int ky = 0; ky < p->kh; ky++) {\n"
-    "        int ylo, yhi;\n"
-    "        nasc_rt_span(ky * p->dh - p->pt, p->sh, p->h, p->oh, &ylo, &yhi);\n"
-    "        for (int kx = 0; kx < p->kw; kx++) {\n"
-    "            int xlo, xhi, offx = kx * p->dw - p->pl;\n"
-    "            float wv = wk[ky * p->kw + kx];\n"
-    "            nasc_rt_span(offx, p->sw, p->w, p->ow, &xlo, &xhi);\n"
-    "            for (int oy = ylo; oy < yhi; oy++) {\n"
-    "                const float *xr = xi + (oy * p->sh + ky * p->dh - p->pt) * p->w;\n"
-    "                float *yr = yo + oy * p->ow;\n"
-    "                for (int ox = xlo; ox < xhi; ox++)\n"
-    "                    yr[ox] += wv * xr[ox * p->sw + offx];\n"
-    "            }\n"
-    "        }\n"
-    "    }\n"
+#define K_CONV_PLANE(SFX, LOAD)                                                              \
+    "/* yo[oh,ow] += correlation of one input plane xi[h,w] with one filter\n"                \
+    " * wk[kh,kw]. Each tap runs over the output range that reads inside the\n"                \
+    " * input, so the zero padding costs nothing and no bounds test is needed. */\n"          \
+    "static void nasc_rt_conv_plane" SFX "(const float *restrict xi,\n"                       \
+    "        const float *restrict wk, float *restrict yo, const nasc_rt_conv_p *p)\n"        \
+    "{\n"                                                                                     \
+    "    for (int ky = 0; ky < p->kh; ky++) {\n"                                              \
+    "        int ylo, yhi;\n"                                                                 \
+    "        nasc_rt_span(ky * p->dh - p->pt, p->sh, p->h, p->oh, &ylo, &yhi);\n"            \
+    "        for (int kx = 0; kx < p->kw; kx++) {\n"                                          \
+    "            int xlo, xhi, offx = kx * p->dw - p->pl;\n"                                  \
+    "            float wv = wk[ky * p->kw + kx];\n"                                           \
+    "            nasc_rt_span(offx, p->sw, p->w, p->ow, &xlo, &xhi);\n"                       \
+    "            for (int oy = ylo; oy < yhi; oy++) {\n"                                      \
+    "                const float *xr = xi + (oy * p->sh + ky * p->dh - p->pt) * p->w;\n"      \
+    "                float *yr = yo + oy * p->ow;\n"                                          \
+    "                for (int ox = xlo; ox < xhi; ox++)\n"                                    \
+    "                    yr[ox] += wv * " LOAD("xr[ox * p->sw + offx]") ";\n"                \
+    "            }\n"                                                                         \
+    "        }\n"                                                                             \
+    "    }\n"                                                                                 \
     "}\n"
-    ;
 
-static const char k_conv2d[] =
-    "/* Direct convolution with stride, padding, dilation and groups; b may be NULL. */\n"
-    "static void nasc_rt_conv2d(const float *restrict x, const float *restrict w,\n"
-    "                           const float *restrict b, float *restrict y,\n"
-    "                           const nasc_rt_conv_p *p)\n"
-    "{\n"
-    "    int icg = p->c / p->groups, ocg = p->oc / p->groups;\n"
-    "    int hw = p->h * p->w, ohw = p->oh * p->ow, khw = p->kh * p->kw;\n"
-    "    for (int n = 0; n < p->n; n++)\n"
-    "        for (int o = 0; o < p->oc; o++) {\n"
-    "            const float *xg = x + (n * p->c + o / ocg * icg) * hw; /* o's group */\n"
-    "            float *yo = y + (n * p->oc + o) * ohw;\n"
-    "            float bias = b ? b[o] : 0.0f;\n"
-    "            for (int i = 0; i < ohw; i++)\n"
-    "                yo[i] = bias;\n"
-    "            for (int i = 0; i < icg; i++)\n"
-    "                nasc_rt_conv_plane(xg + i * hw, w + (o * icg + i) * khw, yo, p);\n"
-    "        }\n"
+static const char k_conv_plane[] = K_CONV_PLANE("", LOAD_PLAIN);
+static const char k_conv_plane_pre[] = K_CONV_PLANE("_pre", LOAD_RELU);
+
+/* The generic convolution, also the fallback of every form the fast
+ * kernels do not take (a pre=relu the depthwise and dense kernels lack). */
+#define K_CONV2D(SFX, WHAT)                                                                  \
+    "/* Direct convolution with stride, padding, dilation and groups" WHAT "; b and\n"       \
+    " * r may be NULL. Fused: y = relu?(conv + b + r). */\n"                                  \
+    "static void nasc_rt_conv2d" SFX "(const float *restrict x, const float *restrict w,\n"   \
+    "        const float *restrict b, const float *restrict r, float *restrict y,\n"          \
+    "        const nasc_rt_conv_p *p, int relu)\n"                                            \
+    "{\n"                                                                                     \
+    "    int icg = p->c / p->groups, ocg = p->oc / p->groups;\n"                              \
+    "    int hw = p->h * p->w, ohw = p->oh * p->ow, khw = p->kh * p->kw;\n"                   \
+    "    for (int n = 0; n < p->n; n++)\n"                                                    \
+    "        for (int o = 0; o < p->oc; o++) {\n"                                             \
+    "            const float *xg = x + (n * p->c + o / ocg * icg) * hw; /* o's group */\n"    \
+    "            float *yo = y + (n * p->oc + o) * ohw;\n"                                    \
+    "            float bias = b ? b[o] : 0.0f;\n"                                             \
+    "            for (int i = 0; i < ohw; i++)\n"                                             \
+    "                yo[i] = bias;\n"                                                         \
+    "            for (int i = 0; i < icg; i++)\n"                                             \
+    "                nasc_rt_conv_plane" SFX "(xg + i * hw, w + (o * icg + i) * khw, yo, p);\n" \
+    "            nasc_rt_epilogue(yo, r ? r + (n * p->oc + o) * ohw : r, relu, ohw);\n"       \
+    "        }\n"                                                                             \
     "}\n"
-    ;
+
+static const char k_conv2d[] = K_CONV2D("", "");
+static const char k_conv2d_pre[] = K_CONV2D("_pre", ", reading relu(x)");
 
 /* Pointwise convolution. Most of a DARTS net's multiply-adds are here, so
  * it is register-blocked: a tile of 6 output channels x 32 contiguous
@@ -115,111 +147,166 @@ static const char k_conv2d[] =
  * b[o] + w[o,0]*x[0,j] + w[o,1]*x[1,j] + ..., the plain loop's order, so the
  * tiling changes no rounding. 6 x 32 measured best on the host (AVX-512 and
  * AVX2 compilers both vectorise it); nasc_rt_pw_row takes the channels
- * left over, nasc_rt_pw_narrow maps narrower than one tile. */
-static const char k_pw_tiles[] =
-    "/* y[o0..o0+6, j..j+32) of a pointwise convolution; x, w, b, y point at\n"
-    " * the tile's first column / row; rows of x and y are hw apart, of w c. The\n"
-    " * six rows are written out, not a loop: with a row loop gcc may interchange\n"
-    " * it with the i loop (it did, in clones specialised on hw), which leaves\n"
-    " * the accumulators in memory; as six 32-wide loops in one i loop they are\n"
-    " * vectorised, unrolled and kept in registers. */\n"
-    "static void nasc_rt_pw_tile(const float *restrict x, const float *restrict w,\n"
-    "                            const float *restrict b, float *restrict y, int c, int hw)\n"
-    "{\n"
-    "    float a0[32], a1[32], a2[32], a3[32], a4[32], a5[32];\n"
-    "    const float *w0 = w, *w1 = w0 + c, *w2 = w1 + c, *w3 = w2 + c, *w4 = w3 + c;\n"
-    "    const float *w5 = w4 + c;\n"
-    "    for (int j = 0; j < 32; j++) {\n"
-    "        a0[j] = b ? b[0] : 0.0f;\n"
-    "        a1[j] = b ? b[1] : 0.0f;\n"
-    "        a2[j] = b ? b[2] : 0.0f;\n"
-    "        a3[j] = b ? b[3] : 0.0f;\n"
-    "        a4[j] = b ? b[4] : 0.0f;\n"
-    "        a5[j] = b ? b[5] : 0.0f;\n"
-    "    }\n"
-    "    for (int i = 0; i < c; i++) {\n"
-    "        const float *restrict xi = x + i * hw;\n"
-    "        float v0 = w0[i], v1 = w1[i], v2 = w2[i], v3 = w3[i], v4 = w4[i], v5 = w5[i];\n"
-    "        for (int j = 0; j < 32; j++) {\n"
-    "            float xv = xi[j];\n"
-    "            a0[j] += v0 * xv;\n"
-    "            a1[j] += v1 * xv;\n"
-    "            a2[j] += v2 * xv;\n"
-    "            a3[j] += v3 * xv;\n"
-    "            a4[j] += v4 * xv;\n"
-    "            a5[j] += v5 * xv;\n"
-    "        }\n"
-    "    }\n"
-    "    for (int j = 0; j < 32; j++) {\n"
-    "        y[j] = a0[j];\n"
-    "        y[hw + j] = a1[j];\n"
-    "        y[2 * hw + j] = a2[j];\n"
-    "        y[3 * hw + j] = a3[j];\n"
-    "        y[4 * hw + j] = a4[j];\n"
-    "        y[5 * hw + j] = a5[j];\n"
-    "    }\n"
+ * left over, nasc_rt_pw_narrow maps narrower than one tile.
+ * Fusions: a pre=relu is one max per x load (shared by six channels), in a
+ * "_pre" copy of these texts. The addend and act are applied by the
+ * drivers (below) to each block right after it is stored, still in L1, so
+ * the tiles are the unfused ones. */
+#define K_PW_TILES(SFX, LOAD)                                                                \
+    "/* y[o0..o0+6, j..j+32) of a pointwise convolution; x, w, b, y point at\n"              \
+    " * the tile's first column / row; rows of x and y are hw apart, of w c. The\n"           \
+    " * six rows are written out, not a loop: with a row loop gcc may interchange\n"          \
+    " * it with the i loop (it did, in clones specialised on hw), which leaves\n"             \
+    " * the accumulators in memory; as six 32-wide loops in one i loop they are\n"            \
+    " * vectorised, unrolled and kept in registers. */\n"                                     \
+    "static void nasc_rt_pw_tile" SFX "(const float *restrict x, const float *restrict w,\n"  \
+    "        const float *restrict b, float *restrict y, int c, int hw)\n"                    \
+    "{\n"                                                                                     \
+    "    float a0[32], a1[32], a2[32], a3[32], a4[32], a5[32];\n"                             \
+    "    const float *w0 = w, *w1 = w0 + c, *w2 = w1 + c, *w3 = w2 + c, *w4 = w3 + c;\n"     \
+    "    const float *w5 = w4 + c;\n"                                                         \
+    "    for (int j = 0; j < 32; j++) {\n"                                                    \
+    "        a0[j] = b ? b[0] : 0.0f;\n"                                                      \
+    "        a1[j] = b ? b[1] : 0.0f;\n"                                                      \
+    "        a2[j] = b ? b[2] : 0.0f;\n"                                                      \
+    "        a3[j] = b ? b[3] : 0.0f;\n"                                                      \
+    "        a4[j] = b ? b[4] : 0.0f;\n"                                                      \
+    "        a5[j] = b ? b[5] : 0.0f;\n"                                                      \
+    "    }\n"                                                                                 \
+    "    for (int i = 0; i < c; i++) {\n"                                                     \
+    "        const float *restrict xi = x + i * hw;\n"                                        \
+    "        float v0 = w0[i], v1 = w1[i], v2 = w2[i], v3 = w3[i], v4 = w4[i], v5 = w5[i];\n" \
+    "        for (int j = 0; j < 32; j++) {\n"                                                \
+    "            float xv = " LOAD("xi[j]") ";\n"                                             \
+    "            a0[j] += v0 * xv;\n"                                                         \
+    "            a1[j] += v1 * xv;\n"                                                         \
+    "            a2[j] += v2 * xv;\n"                                                         \
+    "            a3[j] += v3 * xv;\n"                                                         \
+    "            a4[j] += v4 * xv;\n"                                                         \
+    "            a5[j] += v5 * xv;\n"                                                         \
+    "        }\n"                                                                             \
+    "    }\n"                                                                                 \
+    "    for (int j = 0; j < 32; j++) {\n"                                                    \
+    "        y[j] = a0[j];\n"                                                                 \
+    "        y[hw + j] = a1[j];\n"                                                            \
+    "        y[2 * hw + j] = a2[j];\n"                                                        \
+    "        y[3 * hw + j] = a3[j];\n"                                                        \
+    "        y[4 * hw + j] = a4[j];\n"                                                        \
+    "        y[5 * hw + j] = a5[j];\n"                                                        \
+    "    }\n"                                                                                 \
+    "}\n"                                                                                     \
+    "\n"                                                                                      \
+    "/* One output channel of the same tile: y[j..j+32). */\n"                                \
+    "static void nasc_rt_pw_row" SFX "(const float *restrict x, const float *restrict w,\n"   \
+    "        float bias, float *restrict y, int c, int hw)\n"                                 \
+    "{\n"                                                                                     \
+    "    float acc[32];\n"                                                                    \
+    "    for (int j = 0; j < 32; j++)\n"                                                      \
+    "        acc[j] = bias;\n"                                                                \
+    "    for (int i = 0; i < c; i++) {\n"                                                     \
+    "        const float *restrict xi = x + i * hw;\n"                                        \
+    "        float wv = w[i];\n"                                                              \
+    "        for (int j = 0; j < 32; j++)\n"                                                  \
+    "            acc[j] += wv * " LOAD("xi[j]") ";\n"                                         \
+    "    }\n"                                                                                 \
+    "    for (int j = 0; j < 32; j++)\n"                                                      \
+    "        y[j] = acc[j];\n"                                                                \
+    "}\n"                                                                                     \
+    "\n"                                                                                      \
+    "/* One output channel of a map narrower than a tile (hw < 32). */\n"                     \
+    "static void nasc_rt_pw_narrow" SFX "(const float *restrict x, const float *restrict w,\n" \
+    "        float bias, float *restrict y, int c, int hw)\n"                                 \
+    "{\n"                                                                                     \
+    "    for (int j = 0; j < hw; j++)\n"                                                      \
+    "        y[j] = bias;\n"                                                                  \
+    "    for (int i = 0; i < c; i++) {\n"                                                     \
+    "        const float *restrict xi = x + i * hw;\n"                                        \
+    "        float wv = w[i];\n"                                                              \
+    "        for (int j = 0; j < hw; j++)\n"                                                  \
+    "            y[j] += wv * " LOAD("xi[j]") ";\n"                                           \
+    "    }\n"                                                                                 \
     "}\n"
-    "\n"
-    "/* One output channel of the same tile: y[j..j+32). */\n"
-    "static void nasc_rt_pw_row(const float *restrict x, const float *restrict w, float bias,\n"
-    "                           float *restrict y, int c, int hw)\n"
-    "{\n"
-    "    float acc[32];\n"
-    "    for (int j = 0; j < 32; j++)\n"
-    "        acc[j] = bias;\n"
-    "    for (int i = 0; i < c; i++) {\n"
-    "        const float *restrict xi = x + i * hw;\n"
-    "        float wv = w[i];\n"
-    "        for (int j = 0; j < 32; j++)\n"
-    "            acc[j] += wv * xi[j];\n"
-    "    }\n"
-    "    for (int j = 0; j < 32; j++)\n"
-    "        y[j] = acc[j];\n"
-    "}\n"
-    "\n"
-    "/* One output channel of a map narrower than a tile (hw < 32). */\n"
-    "static void nasc_rt_pw_narrow(const float *restrict x, const float *restrict w, float bias,\n"
-    "                              float *restrict y, int c, int hw)\n"
-    "{\n"
-    "    for (int j = 0; j < hw; j++)\n"
-    "        y[j] = bias;\n"
-    "    for (int i = 0; i < c; i++) {\n"
-    "        const float *restrict xi = x + i * hw;\n"
-    "        float wv = w[i];\n"
-    "        for (int j = 0; j < hw; j++)\n"
-    "            y[j] += wv * xi[j];\n"
-    "    }\n"
-    "}\n"
-    ;
 
-static const char k_conv2d_1x1[] =
-    "/* Pointwise convolution y[n,oc,hw] = w[oc,c] * x[n,c,hw] + b; b may be NULL.\n"
-    " * Tiles of 6 channels x 32 positions; when hw is not a multiple of 32 the\n"
-    " * last column tile is moved left to end at hw, so it overlaps the one\n"
-    " * before and recomputes a few outputs, bit for bit the same values. */\n"
-    "static void nasc_rt_conv2d_1x1(const float *restrict x, const float *restrict w,\n"
-    "                               const float *restrict b, float *restrict y, int n, int c,\n"
-    "                               int oc, int hw)\n"
-    "{\n"
-    "    int tiled = oc - oc % 6; /* channels [tiled, oc) go one at a time */\n"
-    "    for (int in = 0; in < n; in++, x += c * hw, y += oc * hw) {\n"
-    "        if (hw < 32) {\n"
-    "            for (int o = 0; o < oc; o++)\n"
-    "                nasc_rt_pw_narrow(x, w + o * c, b ? b[o] : 0.0f, y + o * hw, c, hw);\n"
-    "            continue;\n"
-    "        }\n"
-    "        for (int j0 = 0; j0 < hw; j0 += 32) {\n"
-    "            int j = j0 + 32 <= hw ? j0 : hw - 32;\n"
-    "            for (int o = 0; o < tiled; o += 6)\n"
-    "                nasc_rt_pw_tile(x + j, w + o * c, b ? b + o : b, y + o * hw + j, c, hw);\n"
-    "            for (int r = 0; r < oc % 6; r++) { /* r < 6: gcc sees the bound */\n"
-    "                int o = tiled + r;\n"
-    "                nasc_rt_pw_row(x + j, w + o * c, b ? b[o] : 0.0f, y + o * hw + j, c, hw);\n"
-    "            }\n"
-    "        }\n"
-    "    }\n"
+static const char k_pw_tiles[] = K_PW_TILES("", LOAD_PLAIN);
+static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
+
+/* The drivers, one text per fusion form (pre x addend x relu), emitted
+ * only when used. Each block (a tile's six rows, a left-over row, a narrow
+ * image) gets the addend and relu right after it is stored. The forms are
+ * separate functions, not flags, because gcc's constant-propagation
+ * cloning is what specialises the tiles on c and hw: given one driver with
+ * an addend pointer that is NULL at most calls, gcc cloned it for "no
+ * addend" across every shape, and the tiles under that clone stayed generic
+ * (DARTS CIFAR ~10% slower). The overlapping last column tile recomputes
+ * its outputs from x and stores them again before its epilogue, so no
+ * output gets the epilogue twice. EPI6, EPI1, EPIN: the epilogue after a
+ * tile, a row, a narrow image ("" for none). */
+#define K_PW_DRIVER(SFX, TILE, FORM, RPARAM, RSTEP, EPI6, EPI1, EPIN)                        \
+    "/* Pointwise convolution y[n,oc,hw] = " FORM "; b may be NULL.\n"                        \
+    " * Tiles of 6 channels x 32 positions; when hw is not a multiple of 32 the\n"           \
+    " * last column tile is moved left to end at hw, so it overlaps the one\n"               \
+    " * before and recomputes a few outputs, bit for bit the same values. */\n"              \
+    "static void nasc_rt_conv2d_1x1" SFX "(const float *restrict x, const float *restrict w,\n" \
+    "        const float *restrict b, " RPARAM "float *restrict y, int n, int c, int oc,\n"   \
+    "        int hw)\n"                                                                       \
+    "{\n"                                                                                     \
+    "    int tiled = oc - oc % 6; /* channels [tiled, oc) go one at a time */\n"              \
+    "    for (int in = 0; in < n; in++, x += c * hw, y += oc * hw" RSTEP ") {\n"              \
+    "        if (hw < 32) {\n"                                                                \
+    "            for (int o = 0; o < oc; o++)\n"                                              \
+    "                nasc_rt_pw_narrow" TILE "(x, w + o * c, b ? b[o] : 0.0f, y + o * hw, c,\n" \
+    "                                  hw);\n"                                                \
+    EPIN                                                                                      \
+    "            continue;\n"                                                                 \
+    "        }\n"                                                                             \
+    "        for (int j0 = 0; j0 < hw; j0 += 32) {\n"                                         \
+    "            int j = j0 + 32 <= hw ? j0 : hw - 32;\n"                                     \
+    "            for (int o = 0; o < tiled; o += 6) {\n"                                      \
+    "                nasc_rt_pw_tile" TILE "(x + j, w + o * c, b ? b + o : b, y + o * hw + j,\n" \
+    "                                c, hw);\n"                                               \
+    EPI6                                                                                      \
+    "            }\n"                                                                         \
+    "            for (int q = 0; q < oc % 6; q++) { /* q < 6: gcc sees the bound */\n"       \
+    "                int o = tiled + q;\n"                                                    \
+    "                nasc_rt_pw_row" TILE "(x + j, w + o * c, b ? b[o] : 0.0f, y + o * hw + j,\n" \
+    "                               c, hw);\n"                                                \
+    EPI1                                                                                      \
+    "            }\n"                                                                         \
+    "        }\n"                                                                             \
+    "    }\n"                                                                                 \
     "}\n"
-    ;
+
+/* The addend block at offset E, or none; the epilogue texts of a form. */
+#define ADDEND(E) "r + " E
+#define NO_ADDEND(E) "NULL"
+#define PW_FUSED(SFX, TILE, FORM, RPARAM, RSTEP, R, RELU)                                    \
+    K_PW_DRIVER(SFX, TILE, FORM, RPARAM, RSTEP,                                               \
+        "                for (int q = 0; q < 6; q++)\n"                                       \
+        "                    nasc_rt_epilogue(y + (o + q) * hw + j, "                         \
+        R("(o + q) * hw + j") ", " RELU ", 32);\n",                                           \
+        "                nasc_rt_epilogue(y + o * hw + j, " R("o * hw + j") ", " RELU ", 32);\n", \
+        "            nasc_rt_epilogue(y, " R("0") ", " RELU ", oc * hw);\n")
+#define RP "const float *restrict r, "
+#define RS ", r += oc * hw"
+
+static const char k_conv2d_1x1[] = K_PW_DRIVER("", "", "w[oc,c] * x[n,c,hw] + b", "", "",
+                                               "", "", "");
+static const char k_conv2d_1x1_relu[] =
+    PW_FUSED("_relu", "", "relu(w * x + b)", "", "", NO_ADDEND, "1");
+static const char k_conv2d_1x1_add[] =
+    PW_FUSED("_add", "", "w * x + b + r", RP, RS, ADDEND, "0");
+static const char k_conv2d_1x1_add_relu[] =
+    PW_FUSED("_add_relu", "", "relu(w * x + b + r)", RP, RS, ADDEND, "1");
+static const char k_conv2d_1x1_pre[] = K_PW_DRIVER("_pre", "_pre", "w * relu(x) + b", "", "",
+                                                   "", "", "");
+static const char k_conv2d_1x1_pre_relu[] =
+    PW_FUSED("_pre_relu", "_pre", "relu(w * relu(x) + b)", "", "", NO_ADDEND, "1");
+static const char k_conv2d_1x1_pre_add[] =
+    PW_FUSED("_pre_add", "_pre", "w * relu(x) + b + r", RP, RS, ADDEND, "0");
+static const char k_conv2d_1x1_pre_add_relu[] =
+    PW_FUSED("_pre_add_relu", "_pre", "relu(w * relu(x) + b + r)", RP, RS, ADDEND, "1");
+#undef RP
+#undef RS
 
 static const char k_dwconv2d[] =
     "/* Depthwise convolution (groups == c == oc): one filter per channel. */\n"
@@ -676,12 +763,24 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_SPAN] = {k_span, {-1, -1}, false},
     [CK_CONV_P] = {k_conv_p, {-1, -1}, false},
     [CK_POOL_P] = {k_pool_p, {-1, -1}, false},
+    [CK_EPILOGUE] = {k_epilogue, {-1, -1}, false},
     [CK_CONV_PLANE] = {k_conv_plane, {CK_SPAN, CK_CONV_P}, false},
-    [CK_CONV2D] = {k_conv2d, {CK_CONV_PLANE, -1}, false},
+    [CK_CONV_PLANE_PRE] = {k_conv_plane_pre, {CK_SPAN, CK_CONV_P}, false},
+    [CK_CONV2D] = {k_conv2d, {CK_CONV_PLANE, CK_EPILOGUE}, false},
+    [CK_CONV2D_PRE] = {k_conv2d_pre, {CK_CONV_PLANE_PRE, CK_EPILOGUE}, false},
     [CK_DCONV_S1] = {cg_k_dconv_s1, {CK_SPAN, CK_CONV_P}, false},
     [CK_DCONV_S2] = {cg_k_dconv_s2, {CK_SPAN, CK_CONV_P}, false},
     [CK_PW_TILES] = {k_pw_tiles, {-1, -1}, false},
+    [CK_PW_TILES_PRE] = {k_pw_tiles_pre, {-1, -1}, false},
     [CK_CONV2D_1X1] = {k_conv2d_1x1, {CK_PW_TILES, -1}, false},
+    [CK_CONV2D_1X1_RELU] = {k_conv2d_1x1_relu, {CK_PW_TILES, CK_EPILOGUE}, false},
+    [CK_CONV2D_1X1_ADD] = {k_conv2d_1x1_add, {CK_PW_TILES, CK_EPILOGUE}, false},
+    [CK_CONV2D_1X1_ADD_RELU] = {k_conv2d_1x1_add_relu, {CK_PW_TILES, CK_EPILOGUE}, false},
+    [CK_CONV2D_1X1_PRE] = {k_conv2d_1x1_pre, {CK_PW_TILES_PRE, -1}, false},
+    [CK_CONV2D_1X1_PRE_RELU] = {k_conv2d_1x1_pre_relu, {CK_PW_TILES_PRE, CK_EPILOGUE}, false},
+    [CK_CONV2D_1X1_PRE_ADD] = {k_conv2d_1x1_pre_add, {CK_PW_TILES_PRE, CK_EPILOGUE}, false},
+    [CK_CONV2D_1X1_PRE_ADD_RELU] = {k_conv2d_1x1_pre_add_relu, {CK_PW_TILES_PRE, CK_EPILOGUE},
+                                    false},
     [CK_DWCONV2D] = {k_dwconv2d, {CK_CONV_PLANE, -1}, false},
     [CK_DW_EDGE] = {k_dw_stage, {CK_CONV_P, -1}, false},
     [CK_DW3S1D1] = {k_dw3s1d1, {CK_DW_EDGE, -1}, false},

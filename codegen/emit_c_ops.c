@@ -105,25 +105,41 @@ static CgKernel dense_kernel(CgCtx *c, const Node *n)
     return a->stride[1] == 1 ? CK_DCONV_S1 : CK_DCONV_S2;
 }
 
+/* Suffixes of the pointwise kernel's forms, CK_CONV2D_1X1 + (pre, addend, act)
+ * as a binary number. */
+static const char *const pw_form[8] = {"", "_relu", "_add", "_add_relu", "_pre", "_pre_relu",
+                                       "_pre_add", "_pre_add_relu"};
+_Static_assert(CK_CONV2D_1X1_PRE_ADD_RELU - CK_CONV2D_1X1 == 7, "pw_form follows CK_CONV2D_1X1*");
+
 /* conv2d: a pointwise, dense or depthwise kernel when the geometry allows, else
- * the generic one. x [N,C,H,W], w [OC,C/g,KH,KW], optional b [OC]. */
+ * the generic one. x [N,C,H,W], w [OC,C/g,KH,KW], optional b [OC], fused
+ * pre / addend / act (ir.h Conv2dAttrs). The pointwise and generic kernels
+ * apply the fusions themselves (a "_pre" text for pre=relu); the depthwise
+ * and dense kernels have no prologue, so a pre=relu conv goes to the
+ * generic kernel, and get the epilogue as a nasc_rt_epilogue pass over
+ * their output right after the call. */
 static bool emitc_conv2d(CgCtx *c, const Node *n)
 {
     const Conv2dAttrs *a = &n->attrs.conv;
-    ValueId x = n->in[0], w = n->in[1], y = n->out;
-    const char *xs = cg_val(c, x), *wv = cg_val(c, w), *bs = cg_opt_operand(c, n, 2);
-    const char *ys = cg_val(c, y);
+    ValueId x = n->in[0], w = n->in[1], y = n->out, b = ir_conv_bias(n), r = ir_conv_addend(n);
+    const char *xs = cg_val(c, x), *wv = cg_val(c, w), *bs = b ? cg_val(c, b) : "NULL";
+    const char *rs = r ? cg_val(c, r) : "NULL", *ys = cg_val(c, y);
+    const char *sfx = a->pre == ACT_RELU ? "_pre" : "";
+    int relu = a->act == ACT_RELU;
     long long ch = dim(c, x, 1), oc = dim(c, y, 1);
     bool unit = a->stride[0] == 1 && a->stride[1] == 1 && !a->pad[0] && !a->pad[1] &&
                 !a->pad[2] && !a->pad[3];
     if (dim(c, w, 2) == 1 && dim(c, w, 3) == 1 && unit && a->groups == 1) {
-        cg_use_kernel(c, CK_CONV2D_1X1);
-        cg_buf_printf(&c->body, "    nasc_rt_conv2d_1x1(%s, %s, %s, %s, %lld, %lld, %lld, %lld);\n",
-                      xs, wv, bs, ys, dim(c, x, 0), ch, oc, inner(c, x));
+        int form = (a->pre != ACT_NONE) * 4 + (r != 0) * 2 + relu;
+        cg_use_kernel(c, (CgKernel)(CK_CONV2D_1X1 + form));
+        cg_buf_printf(&c->body, "    nasc_rt_conv2d_1x1%s(%s, %s, %s, %s%s%s, %lld, %lld, %lld, "
+                      "%lld);\n", pw_form[form], xs, wv, bs, r ? rs : "", r ? ", " : "", ys,
+                      dim(c, x, 0), ch, oc, inner(c, x));
         return true;
     }
     bool depthwise = a->groups == ch && oc == ch;
-    CgKernel k = depthwise ? dw_kernel(c, n) : dense_kernel(c, n);
+    CgKernel k = a->pre ? CK_CONV2D_PRE : depthwise ? dw_kernel(c, n) : dense_kernel(c, n);
+    bool generic = k == CK_CONV2D || k == CK_CONV2D_PRE;
     cg_use_kernel(c, k);
     cg_buf_printf(&c->body,
                   "    {\n"
@@ -136,11 +152,21 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
                   dim(c, x, 0), ch, dim(c, x, 2), dim(c, x, 3), oc, dim(c, y, 2), dim(c, y, 3),
                   dim(c, w, 2), dim(c, w, 3), a->stride[0], a->stride[1], a->pad[0], a->pad[1],
                   a->dilation[0], a->dilation[1], a->groups);
-    cg_buf_printf(&c->body, "        nasc_rt_%s(%s, %s, %s, %s, &p);\n    }\n",
-                  k == CK_CONV2D ? "conv2d" : k == CK_DCONV_S1 ? "dconv_s1"
-                  : k == CK_DCONV_S2 ? "dconv_s2" : k == CK_DWCONV2D ? "dwconv2d"
-                  : dw_name[k - CK_DW3S1D1],
+    if (generic) {
+        cg_buf_printf(&c->body, "        nasc_rt_conv2d%s(%s, %s, %s, %s, %s, &p, %d);\n    }\n",
+                      sfx, xs, wv, bs, rs, ys, relu);
+        return true;
+    }
+    cg_buf_printf(&c->body, "        nasc_rt_%s(%s, %s, %s, %s, &p);\n",
+                  k == CK_DCONV_S1 ? "dconv_s1" : k == CK_DCONV_S2 ? "dconv_s2"
+                  : k == CK_DWCONV2D ? "dwconv2d" : dw_name[k - CK_DW3S1D1],
                   xs, wv, bs, ys);
+    if (r || relu) {
+        cg_use_kernel(c, CK_EPILOGUE);
+        cg_buf_printf(&c->body, "        nasc_rt_epilogue(%s, %s, %d, %lld);\n", ys, rs, relu,
+                      numel(c, y));
+    }
+    cg_buf_printf(&c->body, "    }\n");
     return true;
 }
 

@@ -31,12 +31,23 @@ typedef enum CgKernel {
     CK_SPAN,         /* helper: output range whose window tap is in bounds */
     CK_CONV_P,       /* struct nasc_rt_conv_p */
     CK_POOL_P,       /* struct nasc_rt_pool_p */
+    CK_EPILOGUE,     /* helper: a conv's fused addend and relu, after its kernel */
     CK_CONV_PLANE,   /* one input plane * one KHxKW filter into one output plane */
+    CK_CONV_PLANE_PRE, /* the same, reading relu(x) (a fused pre=relu) */
     CK_CONV2D,       /* generic: stride, pad, dilation, groups */
+    CK_CONV2D_PRE,   /* the same with pre=relu: also every pre the fast kernels lack */
     CK_DCONV_S1,     /* dense (groups 1), horizontal stride 1 (emit_c_conv.c) */
     CK_DCONV_S2,     /* the same, horizontal stride 2 */
     CK_PW_TILES,     /* register-blocked tiles of the pointwise kernel */
-    CK_CONV2D_1X1,   /* pointwise, stride 1, no pad, groups 1 */
+    CK_PW_TILES_PRE, /* the same reading relu(x) (a fused pre=relu) */
+    CK_CONV2D_1X1,   /* pointwise, stride 1, no pad, groups 1; then its fused */
+    CK_CONV2D_1X1_RELU, /* forms, in the order (pre, addend, act) read as a */
+    CK_CONV2D_1X1_ADD,  /* binary number: CK_CONV2D_1X1 + index */
+    CK_CONV2D_1X1_ADD_RELU,
+    CK_CONV2D_1X1_PRE,
+    CK_CONV2D_1X1_PRE_RELU,
+    CK_CONV2D_1X1_PRE_ADD,
+    CK_CONV2D_1X1_PRE_ADD_RELU,
     CK_DWCONV2D,     /* depthwise: groups == c == oc, any geometry */
     CK_DW_EDGE,      /* helper: border outputs of the specialised depthwise */
     CK_DW3S1D1,      /* depthwise KxK, stride S, dilation D along both axes; */

@@ -58,14 +58,16 @@ static ValueId conv_node(Lower *L, ValueId x, const char *prefix, int64_t oc, in
 ValueId fe_lw_conv(Lower *L, ValueId x, const char *prefix, int64_t oc, int kh, int kw, int sh,
                    int sw, int ph, int pw, int dil, int groups)
 {
-    Attrs a = {.conv = {{sh, sw}, {ph, pw, ph, pw}, {dil, dil}, groups}};
+    Attrs a = {.conv = {.stride = {sh, sw}, .pad = {ph, pw, ph, pw},
+                        .dilation = {dil, dil}, .groups = groups}};
     return conv_node(L, x, prefix, oc, kh, kw, &a, false);
 }
 
 ValueId fe_lw_conv_sq(Lower *L, ValueId x, const char *prefix, int64_t oc, int k, int stride,
                       int pad, int dil, bool bias)
 {
-    Attrs a = {.conv = {{stride, stride}, {pad, pad, pad, pad}, {dil, dil}, 1}};
+    Attrs a = {.conv = {.stride = {stride, stride}, .pad = {pad, pad, pad, pad},
+                        .dilation = {dil, dil}, .groups = 1}};
     return conv_node(L, x, prefix, oc, k, k, &a, bias);
 }
 

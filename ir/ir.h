@@ -113,8 +113,22 @@ typedef enum AttrKind {
     AK_NONE, AK_CONV, AK_POOL, AK_BN, AK_CROP, AK_ZERO, AK_RESIZE, AK_LEAKY, AK_INDEX, NAK
 } AttrKind;
 
-/* pad order everywhere: top, left, bottom, right */
-typedef struct Conv2dAttrs { int stride[2], pad[4], dilation[2], groups; } Conv2dAttrs;
+/* An activation fused into a conv (Conv2dAttrs.pre, .act); text: none, relu. */
+typedef enum FusedAct {
+    ACT_NONE, /* identity */
+    ACT_RELU, /* max(v, 0), as the relu op */
+    NACT
+} FusedAct;
+
+/* pad order everywhere: top, left, bottom, right. The last three fields are
+ * fusions, 0 by default (and then not printed): the conv computes
+ *   y = act(conv(pre(x), w) + b + addend)
+ * pre, act: FusedAct; addend: 1 when the last operand is added to the
+ * result (operands x, w [, b], addend). Rounding equals the unfused ops'. */
+typedef struct Conv2dAttrs {
+    int stride[2], pad[4], dilation[2], groups;
+    int pre, addend, act;
+} Conv2dAttrs;
 typedef struct Pool2dAttrs { int kernel[2], stride[2], pad[4], count_include_pad; } Pool2dAttrs;
 typedef struct BnAttrs { float eps; } BnAttrs;
 typedef struct CropAttrs { int top, left; } CropAttrs;
@@ -134,13 +148,17 @@ typedef union Attrs {
 } Attrs;
 
 /* One field of an attribute struct, for the generic attr printer/parser:
- * `count` ints (AF_INT) or one float (AF_FLOAT) at `offset` in Attrs. */
-typedef enum AttrFieldType { AF_INT, AF_FLOAT } AttrFieldType;
+ * `count` ints (AF_INT), one float (AF_FLOAT) or one int spelled by name
+ * (AF_ENUM: names[value]) at `offset` in Attrs. An optional field is 0 by
+ * default, printed only when non-zero and may be left out of the text. */
+typedef enum AttrFieldType { AF_INT, AF_FLOAT, AF_ENUM } AttrFieldType;
 typedef struct AttrField {
     const char *name;
     size_t offset;
     int count;
     AttrFieldType type;
+    bool optional;
+    const char *const *names; /* AF_ENUM: value names, NULL-terminated */
 } AttrField;
 
 typedef uint32_t ValueId;
@@ -195,6 +213,23 @@ struct Graph {
     ValueId *inputs, *outputs;
     uint32_t ninput, noutput, capinput, capoutput;
 };
+
+/* The conv2d operand roles (operands x, w [, b] [, addend]): the bias or
+ * the addend value, 0 when the node has none. n must be a conv2d. */
+static inline ValueId ir_conv_bias(const Node *n)
+{
+    return n->nin - (n->attrs.conv.addend ? 1u : 0u) > 2 ? n->in[2] : 0;
+}
+static inline ValueId ir_conv_addend(const Node *n)
+{
+    return n->attrs.conv.addend ? n->in[n->nin - 1] : 0;
+}
+/* True if any fusion attribute (pre, addend, act) of conv2d n is set. */
+static inline bool ir_conv_fused(const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    return a->pre != ACT_NONE || a->addend || a->act != ACT_NONE;
+}
 
 /* graph.c */
 Graph *ir_graph_new(Arena *a, const char *name);

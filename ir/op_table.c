@@ -24,25 +24,37 @@ typedef ZeroAttrs zero_t;
 typedef ResizeAttrs resize_t;
 typedef LeakyAttrs leaky_t;
 typedef IndexAttrs index_t;
-#define F(T, m, cnt, ty) {#m, offsetof(T##_t, m), cnt, ty}
+#define F(T, m, cnt, ty) {.name = #m, .offset = offsetof(T##_t, m), .count = cnt, .type = ty}
+/* An optional int (default 0) and an optional int spelled by name. */
+#define FOPT(T, m) {.name = #m, .offset = offsetof(T##_t, m), .count = 1, .type = AF_INT, \
+                    .optional = true}
+#define FENUM(T, m, nm) {.name = #m, .offset = offsetof(T##_t, m), .count = 1, \
+                         .type = AF_ENUM, .optional = true, .names = nm}
 
-/* All attr structs sit at offset 0 of the Attrs union. */
-static const AttrField none_fields[] = {{NULL, 0, 0, AF_INT}};
+/* FusedAct spellings, in enum order. */
+static const char *const act_names[NACT + 1] = {"none", "relu", NULL};
+
+/* All attr structs sit at offset 0 of the Attrs union. The conv fusions
+ * print in dataflow order: pre (on x), addend, act (on the result). */
+static const AttrField none_fields[] = {{.name = NULL}};
 static const AttrField conv_fields[] = {
     F(conv, stride, 2, AF_INT), F(conv, pad, 4, AF_INT), F(conv, dilation, 2, AF_INT),
-    F(conv, groups, 1, AF_INT), {NULL, 0, 0, AF_INT}};
+    F(conv, groups, 1, AF_INT), FENUM(conv, pre, act_names), FOPT(conv, addend),
+    FENUM(conv, act, act_names), {.name = NULL}};
 static const AttrField pool_fields[] = {
     F(pool, kernel, 2, AF_INT), F(pool, stride, 2, AF_INT), F(pool, pad, 4, AF_INT),
-    F(pool, count_include_pad, 1, AF_INT), {NULL, 0, 0, AF_INT}};
-static const AttrField bn_fields[] = {F(bn, eps, 1, AF_FLOAT), {NULL, 0, 0, AF_INT}};
+    F(pool, count_include_pad, 1, AF_INT), {.name = NULL}};
+static const AttrField bn_fields[] = {F(bn, eps, 1, AF_FLOAT), {.name = NULL}};
 static const AttrField crop_fields[] = {
-    F(crop, top, 1, AF_INT), F(crop, left, 1, AF_INT), {NULL, 0, 0, AF_INT}};
-static const AttrField zero_fields[] = {F(zero, stride, 1, AF_INT), {NULL, 0, 0, AF_INT}};
+    F(crop, top, 1, AF_INT), F(crop, left, 1, AF_INT), {.name = NULL}};
+static const AttrField zero_fields[] = {F(zero, stride, 1, AF_INT), {.name = NULL}};
 static const AttrField resize_fields[] = {
-    F(resize, size, 2, AF_INT), F(resize, align_corners, 1, AF_INT), {NULL, 0, 0, AF_INT}};
-static const AttrField leaky_fields[] = {F(leaky, slope, 1, AF_FLOAT), {NULL, 0, 0, AF_INT}};
-static const AttrField index_fields[] = {F(index, index, 1, AF_INT), {NULL, 0, 0, AF_INT}};
+    F(resize, size, 2, AF_INT), F(resize, align_corners, 1, AF_INT), {.name = NULL}};
+static const AttrField leaky_fields[] = {F(leaky, slope, 1, AF_FLOAT), {.name = NULL}};
+static const AttrField index_fields[] = {F(index, index, 1, AF_INT), {.name = NULL}};
 #undef F
+#undef FOPT
+#undef FENUM
 
 static const AttrField *const fields_by_kind[NAK] = {
     [AK_NONE] = none_fields, [AK_CONV] = conv_fields, [AK_POOL] = pool_fields,

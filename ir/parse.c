@@ -334,27 +334,68 @@ static ValueId use(Parser *p)
     return slot->v;
 }
 
-/* {name=value, ...}: every field of the op's attr kind exactly once. */
+/* One field's value: an int or [int, ...], a float, or an enum name. */
+static bool parse_attr_value(Parser *p, const AttrField *fl, char *base)
+{
+    if (fl->type == AF_FLOAT)
+        return parse_float(p, (float *)(void *)base);
+    int *v = (int *)(void *)base;
+    if (fl->type == AF_ENUM) {
+        const char *s;
+        size_t at = (skip_space(p), p->pos), n = ident(p, &s);
+        for (int k = 0; fl->names[k]; k++) {
+            if (strlen(fl->names[k]) == n && memcmp(fl->names[k], s, n) == 0) {
+                *v = k;
+                return true;
+            }
+        }
+        p->pos = at;
+        fail(p, arena_printf(p->a, "unknown value %%s of attribute '%s'", fl->name),
+             n ? arena_printf(p->a, "'%.*s'", (int)n, s) : next_tok(p));
+        return false;
+    }
+    bool list = fl->count > 1;
+    if (list && !expect(p, "["))
+        return false;
+    for (int c = 0; c < fl->count; c++) {
+        long long x;
+        if ((c && !expect(p, ",")) || !parse_int(p, -MAX_DIM, MAX_DIM, &x))
+            return false;
+        v[c] = (int)x;
+    }
+    return !list || expect(p, "]");
+}
+
+/* {name=value, ...}: every field of the op's attr kind exactly once, except
+ * optional ones, which may be left out (they are 0 then). */
 static bool parse_attrs(Parser *p, Op op, Attrs *attrs)
 {
+    enum { MAXFIELD = 16 };
     const AttrField *fl = attr_fields(op_info[op].attr_kind);
     int nfield = 0;
     while (fl[nfield].name)
         nfield++;
-    bool seen[8] = {false};
+    NASC_ASSERT(nfield <= MAXFIELD);
+    bool seen[MAXFIELD] = {false};
     memset(attrs, 0, sizeof *attrs);
     if (nfield == 0)
         return true;
     if (!expect(p, "{"))
         return false;
-    for (int k = 0; k < nfield; k++) {
+    for (int k = 0;; k++) {
         if (accept(p, "}")) {
             int i = 0;
-            while (seen[i])
+            while (i < nfield && (seen[i] || fl[i].optional))
                 i++;
+            if (i == nfield)
+                return true;
             p->pos--;
             fail(p, arena_printf(p->a, "missing attribute '%%s' of %s", op_info[op].name),
                  fl[i].name);
+            return false;
+        }
+        if (k == nfield) { /* every field given: only '}' may follow */
+            fail(p, "expected '}', found %s", next_tok(p));
             return false;
         }
         if (k && !expect(p, ","))
@@ -373,31 +414,9 @@ static bool parse_attrs(Parser *p, Op op, Attrs *attrs)
             return false;
         }
         seen[i] = true;
-        if (!expect(p, "="))
-            return false;
-        char *base = (char *)attrs + fl[i].offset;
-        if (fl[i].type == AF_FLOAT) {
-            if (!parse_float(p, (float *)(void *)base))
-                return false;
-            continue;
-        }
-        int *v = (int *)(void *)base;
-        bool list = fl[i].count > 1;
-        if (list && !expect(p, "["))
-            return false;
-        for (int c = 0; c < fl[i].count; c++) {
-            long long x;
-            if ((c && !expect(p, ",")) || !parse_int(p, -MAX_DIM, MAX_DIM, &x))
-                return false;
-            v[c] = (int)x;
-        }
-        if (list && !expect(p, "]"))
+        if (!expect(p, "=") || !parse_attr_value(p, &fl[i], (char *)attrs + fl[i].offset))
             return false;
     }
-    if (accept(p, "}"))
-        return true;
-    fail(p, "expected '}', found %s", next_tok(p));
-    return false;
 }
 
 static bool optional_name(Parser *p, Graph *g, ValueId v)

@@ -3,7 +3,8 @@
  * Values are numbered in print order (inputs first, then node results in
  * node order), so the text does not depend on internal ids and
  * print(parse(print(g))) == print(g). Attributes print every field of their
- * kind, in schema order.
+ * kind, in schema order, except optional fields at their default (0), so a
+ * graph without fusions prints as it did before they existed.
  */
 #include "ir.h"
 
@@ -38,20 +39,46 @@ static void print_float(FILE *f, float x)
     fputs(buf, f);
 }
 
+/* True if an optional field holds its default (every int 0). */
+static bool attr_is_default(const AttrField *fl, const char *base)
+{
+    const int *v = (const int *)(const void *)base;
+    if (!fl->optional)
+        return false;
+    for (int k = 0; k < fl->count; k++)
+        if (v[k])
+            return false;
+    return true;
+}
+
 static void print_attrs(FILE *f, const Node *n)
 {
     const AttrField *fl = attr_fields(op_info[n->op].attr_kind);
     if (!fl[0].name)
         return;
     fputs(" {", f);
+    bool first = true;
     for (int i = 0; fl[i].name; i++) {
         const char *base = (const char *)&n->attrs + fl[i].offset;
-        fprintf(f, "%s%s=", i ? ", " : "", fl[i].name);
+        if (attr_is_default(&fl[i], base))
+            continue;
+        fprintf(f, "%s%s=", first ? "" : ", ", fl[i].name);
+        first = false;
         if (fl[i].type == AF_FLOAT) {
             print_float(f, *(const float *)(const void *)base);
             continue;
         }
         const int *v = (const int *)(const void *)base;
+        if (fl[i].type == AF_ENUM) {
+            int nname = 0; /* a value without a name (unverified graphs) prints as a number */
+            while (fl[i].names[nname])
+                nname++;
+            if (v[0] >= 0 && v[0] < nname)
+                fputs(fl[i].names[v[0]], f);
+            else
+                fprintf(f, "%d", v[0]);
+            continue;
+        }
         if (fl[i].count == 1) {
             fprintf(f, "%d", v[0]);
             continue;

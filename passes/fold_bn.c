@@ -47,10 +47,15 @@ static bool params_only(const Graph *g, NodeId n)
     return true;
 }
 
-/* A conv read only by the BN or by the concat being matched. */
+/* A conv read only by the BN or by the concat being matched. A fused
+ * addend or act sits between the conv and the BN: folding would scale it
+ * too (a fused pre acts on the input and is fine). */
 static bool foldable_conv(const Graph *g, const uint32_t *uses, ValueId c)
 {
-    return pass_producer_op(g, c) == OP_CONV2D && private_result(g, uses, c) &&
+    if (pass_producer_op(g, c) != OP_CONV2D)
+        return false;
+    const Conv2dAttrs *a = &g->nodes[g->vals[c].producer].attrs.conv;
+    return !a->addend && a->act == ACT_NONE && private_result(g, uses, c) &&
            params_only(g, g->vals[c].producer);
 }
 

@@ -12,6 +12,10 @@ uint32_t pass_replace_uses(Graph *g, ValueId from, ValueId to);
 /* True if v is one of g's outputs. */
 bool pass_is_output(const Graph *g, ValueId v);
 
+/* conv2d n is pointwise: 1x1 kernel, stride 1, no padding, groups 1 (the
+ * form codegen and int8 give their fastest kernel). */
+bool pass_conv_is_pointwise(const Graph *g, const Node *n);
+
 /* The op of v's producer (OP_NONE for graph inputs). */
 static inline Op pass_producer_op(const Graph *g, ValueId v)
 {

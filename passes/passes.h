@@ -77,6 +77,21 @@ int pass_drop_zero(Graph *g, Diag *d);
  * data on every param it folds: returns -1 with a diagnostic otherwise.
  * Returns the number of batchnorms folded. */
 int pass_fold_bn(Graph *g, Diag *d);
+/* cse.c: merges nodes that compute the same tensor (same op, operands —
+ * either order for OPF_COMMUTES — and attrs; never params) into the first
+ * of them, which keeps its trace name or takes its twin's. Returns the
+ * number of nodes merged. */
+int pass_cse(Graph *g, Diag *d);
+/* fuse_add.c: add(c, y) -> the conv c with addend y (attrs.conv.addend,
+ * y appended to its operands) when c is a conv read only by the add, no
+ * graph output, without addend or act, and y is no param. Bit-exact.
+ * Returns the number of adds fused. */
+int pass_fuse_add(Graph *g, Diag *d);
+/* fuse_act.c: relu(c) -> c{act=relu} when conv c is read only by the relu
+ * and no graph output; else relu(x) read only by pointwise convs (as
+ * their input) -> those convs read x with pre=relu. Bit-exact. Returns the
+ * number of relus fused. */
+int pass_fuse_act(Graph *g, Diag *d);
 /* plan_memory_pass.c: analysis only. Records the statistics of
  * plan_memory_full(PLAN_DEFAULT): "workspace-bytes", "lower-bound-bytes",
  * "concat-in-place" (operands), "elementwise-in-place"; returns 0. */

@@ -18,10 +18,13 @@ enum { NPASS = sizeof registry / sizeof registry[0] };
 
 /* ---- the default pipelines, read top to bottom ---- */
 
-/* -O1: structural clean-ups that need no weight data. */
+/* -O1: structural clean-ups and fusions that need no weight data. */
 static const char *const pipeline_o1[] = {
     "drop-zero", /* add(zero(x), y) -> y before dce sees the zeros' inputs */
     "dce",
+    "cse",       /* one relu per state, before fuse-act counts a relu's readers */
+    "fuse-add",  /* before fuse-act: relu(conv + y) then fuses as act after addend */
+    "fuse-act",
     "plan-memory",
 };
 
@@ -30,6 +33,9 @@ static const char *const pipeline_o2[] = {
     "drop-zero",
     "fold-bn",   /* after drop-zero: no folding of BNs on edges that are then dropped */
     "dce",       /* the dropped zeros' inputs, anything else left unread */
+    "cse",
+    "fuse-add",  /* after fold-bn: a BN between conv and add has become the conv */
+    "fuse-act",
     "plan-memory",
 };
 

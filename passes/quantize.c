@@ -141,17 +141,37 @@ static bool need_data(QPlanner *qp, const Node *n, uint32_t i)
     return false;
 }
 
-/* conv-shaped call: geometry p[0..14], then zx zy lo hi. */
+/* conv-shaped call: geometry p[0..14], then zx zy lo hi, then the fusions
+ * pre zb Mb sb (none here: 0). */
 static void conv_params(QPlanner *qp, Q8Step *s, const Conv2dAttrs *c, int64_t kh, int64_t kw,
                         ValueId x, ValueId y)
 {
     const Shape *xs = shp(qp, x), *ys = shp(qp, y);
-    int32_t p[19] = {(int32_t)xs->d[1], (int32_t)dim1(xs, 2), (int32_t)dim1(xs, 3),
+    int32_t p[23] = {(int32_t)xs->d[1], (int32_t)dim1(xs, 2), (int32_t)dim1(xs, 3),
                      (int32_t)ys->d[1], (int32_t)dim1(ys, 2), (int32_t)dim1(ys, 3),
                      (int32_t)kh, (int32_t)kw, c->stride[0], c->stride[1], c->pad[0],
                      c->pad[1], c->dilation[0], c->dilation[1], c->groups,
-                     qof(qp, x)->zp, qof(qp, y)->zp, -128, 127};
-    set_p(s, p, 19);
+                     qof(qp, x)->zp, qof(qp, y)->zp, -128, 127, 0, 0, 0, 0};
+    set_p(s, p, 23);
+}
+
+/* A conv's fusions in int8 (quantize.h): relu(x) keeps x's quantisation,
+ * so pre reads max(q, zx); the addend (step operand b) is rescaled onto
+ * the output's scale and added before the clamp; act=relu clamps below at
+ * the output's zero point. */
+static void conv_fusions(QPlanner *qp, Q8Step *s, const Node *n)
+{
+    const Conv2dAttrs *c = &n->attrs.conv;
+    ValueId r = ir_conv_addend(n);
+    s->p[19] = c->pre == ACT_RELU;
+    if (r) {
+        s->b = r;
+        s->p[20] = qof(qp, r)->zp;
+        pass_quant_multiplier((double)qof(qp, r)->scale / qof(qp, n->out)->scale, &s->p[21],
+                              &s->p[22]);
+    }
+    if (c->act == ACT_RELU)
+        s->p[17] = qof(qp, n->out)->zp;
 }
 
 /* ---- planners, one per op ---- */
@@ -160,7 +180,8 @@ static bool plan_param(QPlanner *qp, const Node *n) { (void)qp, (void)n; return 
 
 static bool plan_conv2d(QPlanner *qp, const Node *n)
 {
-    if (!need_data(qp, n, 1) || !need_data(qp, n, 2))
+    ValueId b = ir_conv_bias(n);
+    if (!need_data(qp, n, 1) || (b && !need_data(qp, n, 2)))
         return false;
     const Value *w = &qp->g->vals[n->in[1]];
     const Conv2dAttrs *c = &n->attrs.conv;
@@ -170,10 +191,11 @@ static bool plan_conv2d(QPlanner *qp, const Node *n)
               c->groups == 1;
     Q8Step *s = add_step(qp, pw ? Q8K_CONV1X1 : Q8K_CONV2D, n, n->in[0], 0);
     int64_t oc = w->shape.d[0], per = shape_numel(&w->shape) / oc;
-    quant_channels(qp, s, w->data, NULL, n->nin > 2 ? qp->g->vals[n->in[2]].data : NULL, oc,
-                   per, n->in[0], n->out);
+    quant_channels(qp, s, w->data, NULL, b ? qp->g->vals[b].data : NULL, oc, per, n->in[0],
+                   n->out);
     s->wname = w->name;
     conv_params(qp, s, c, w->shape.d[2], w->shape.d[3], n->in[0], n->out);
+    conv_fusions(qp, s, n);
     return true;
 }
 
@@ -187,7 +209,7 @@ static bool plan_linear(QPlanner *qp, const Node *n)
     quant_channels(qp, s, w->data, NULL, n->nin > 2 ? qp->g->vals[n->in[2]].data : NULL,
                    w->shape.d[0], w->shape.d[1], n->in[0], n->out);
     s->wname = w->name;
-    Conv2dAttrs c = {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1};
+    Conv2dAttrs c = {.stride = {1, 1}, .pad = {0, 0, 0, 0}, .dilation = {1, 1}, .groups = 1};
     conv_params(qp, s, &c, 1, 1, n->in[0], n->out);
     s->p[0] = (int32_t)w->shape.d[1], s->p[3] = (int32_t)w->shape.d[0];
     return true;
@@ -216,7 +238,7 @@ static bool plan_batchnorm(QPlanner *qp, const Node *n)
     Q8Step *s = add_step(qp, Q8K_CONV2D, n, n->in[0], 0);
     quant_channels(qp, s, one, scale, shift, ch, 1, n->in[0], n->out);
     s->wname = qp->g->vals[n->in[1]].name;
-    Conv2dAttrs c = {{1, 1}, {0, 0, 0, 0}, {1, 1}, (int)ch};
+    Conv2dAttrs c = {.stride = {1, 1}, .pad = {0, 0, 0, 0}, .dilation = {1, 1}, .groups = (int)ch};
     conv_params(qp, s, &c, 1, 1, n->in[0], n->out);
     return true;
 }

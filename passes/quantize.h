@@ -15,7 +15,10 @@
  * max/avg pooling, crop and resize keep their input's quantisation; conv,
  * linear, batchnorm, add, leaky_relu, global pooling and concat get their
  * own from the calibration range (concat requantises each operand into its
- * slice).
+ * slice). Fused convs (passes fuse-act, fuse-add) stay one step: pre=relu
+ * clamps the input at its zero point, the addend is requantised onto the
+ * output and added before the clamp, act=relu clamps at the output's zero
+ * point; the output's range is the fused value's, as calibrated.
  */
 #ifndef NASC_PASSES_QUANTIZE_H
 #define NASC_PASSES_QUANTIZE_H
@@ -52,7 +55,7 @@ typedef struct QRange { float lo, hi; } QRange;
 /* real = scale * (q - zp); q in [-128, 127]. */
 typedef struct QParam { float scale; int32_t zp; } QParam;
 
-enum { Q8_MAXP = 20 };
+enum { Q8_MAXP = 24 };
 typedef struct Q8Step {
     Q8Kernel k;
     NodeId node;          /* the IR node this call computes (part of) */

@@ -29,3 +29,11 @@ bool pass_is_output(const Graph *g, ValueId v)
             return true;
     return false;
 }
+
+bool pass_conv_is_pointwise(const Graph *g, const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    const Shape *w = &g->vals[n->in[1]].shape;
+    return w->d[2] == 1 && w->d[3] == 1 && a->stride[0] == 1 && a->stride[1] == 1 &&
+           !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3] && a->groups == 1;
+}

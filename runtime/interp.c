@@ -115,6 +115,20 @@ static bool interp_param(Interp *it, const Node *n, float *y)
     return true;
 }
 
+/* y = act(x) for a fused activation (FusedAct) over numel floats; y may
+ * equal x. */
+static void fused_act(int act, int64_t numel, const float *x, float *y)
+{
+    if (act == ACT_RELU)
+        rt_ref_relu(numel, x, y);
+    else if (x != y)
+        memcpy(y, x, (size_t)numel * sizeof *y);
+}
+
+/* y = act(conv(pre(x), w) + b + addend), composed of the kernels the
+ * unfused ops run, in their order, so fusion never changes a bit: pre
+ * writes relu(x) into scratch after the conv's own, the addend is added
+ * after the bias (a + b == b + a in IEEE arithmetic), act runs last. */
 static bool interp_conv2d(Interp *it, const Node *n, float *y)
 {
     const Shape *x = shape_of(it, n->in[0]), *w = shape_of(it, n->in[1]);
@@ -123,11 +137,22 @@ static bool interp_conv2d(Interp *it, const Node *n, float *y)
     RtConv2d p = {x->d[0], x->d[1], x->d[2], x->d[3], w->d[0], w->d[2], w->d[3],
                   {a->stride[0], a->stride[1]}, {a->pad[0], a->pad[1], a->pad[2], a->pad[3]},
                   {a->dilation[0], a->dilation[1]}, a->groups};
-    int64_t oh = 0, ow = 0;
+    int64_t oh = 0, ow = 0, xn = a->pre ? shape_numel(x) : 0;
+    size_t conv_ws = rt_f32_conv2d_workspace(&p);
     bool ok = w->d[1] * a->groups == x->d[1] && rt_conv2d_out_hw(&p, &oh, &ow);
-    if (!check_out(it, n, ok, p.oc, oh, ow) || !need_ws(it, n, rt_f32_conv2d_workspace(&p)))
+    if (!check_out(it, n, ok, p.oc, oh, ow) || !need_ws(it, n, conv_ws + (size_t)xn))
         return false;
-    rt_f32_conv2d(&p, in_data(it, n, 0), in_data(it, n, 1), opt_data(it, n, 2), y, it->ws);
+    const float *xd = in_data(it, n, 0);
+    if (a->pre) {
+        fused_act(a->pre, xn, xd, it->ws + conv_ws);
+        xd = it->ws + conv_ws;
+    }
+    ValueId b = ir_conv_bias(n), r = ir_conv_addend(n);
+    rt_f32_conv2d(&p, xd, in_data(it, n, 1), b ? it->val[b] : NULL, y, it->ws);
+    int64_t numel = shape_numel(shape_of(it, n->out));
+    if (r)
+        rt_ref_add(numel, y, it->val[r], y);
+    fused_act(a->act, numel, y, y);
     return true;
 }
 

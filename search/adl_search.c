@@ -58,7 +58,8 @@ enum { PRIM_MAXPOOL = 1, PRIM_AVGPOOL = 2, PRIM_SKIP = 3, PRIM_FIRST_CONV = 4 };
 static ValueId conv_w(Lower *L, ValueId x, ValueId w, int stride, int pad, int dil, int groups)
 {
     ValueId in[2] = {x, w};
-    Attrs a = {.conv = {{stride, stride}, {pad, pad, pad, pad}, {dil, dil}, groups}};
+    Attrs a = {.conv = {.stride = {stride, stride}, .pad = {pad, pad, pad, pad},
+                        .dilation = {dil, dil}, .groups = groups}};
     return fe_lw_node(L, OP_CONV2D, in, 2, &a);
 }
 

@@ -2,6 +2,8 @@
  *
  * conv2d follows torch.nn.functional.conv2d: x [N,IC,H,W], w [OC,IC/g,KH,KW],
  * optional bias [OC]; OH = floor((H + pt + pb - dil*(KH-1) - 1)/stride) + 1.
+ * Fused forms (passes/fuse_*.c): pre and act are FusedAct values; with
+ * addend=1 a last operand shaped like the result is added to it.
  */
 #include "../internal.h"
 
@@ -24,6 +26,18 @@ static bool conv_attrs_ok(const Node *n, Diag *d)
         diag_error(d, n->loc, "conv2d: groups must be >= 1");
         return false;
     }
+    if (a->pre < 0 || a->pre >= NACT || a->act < 0 || a->act >= NACT ||
+        (a->addend != 0 && a->addend != 1)) {
+        diag_error(d, n->loc, "conv2d: pre=%d, act=%d or addend=%d out of range", a->pre,
+                   a->act, a->addend);
+        return false;
+    }
+    /* x, w [, b] [, addend] */
+    if (n->nin < 2u + (unsigned)a->addend || n->nin > 3u + (unsigned)a->addend) {
+        diag_error(d, n->loc, "conv2d: %u operands, but addend=%d takes %d to %d", n->nin,
+                   a->addend, 2 + a->addend, 3 + a->addend);
+        return false;
+    }
     return true;
 }
 
@@ -42,7 +56,7 @@ bool infer_conv2d(const Graph *g, const Node *n, Shape *out, Diag *d)
     Shape want_w = shape4(oc, x->d[1] / a->groups, kh, kw);
     if (kh < 1 || kw < 1 || !need_shape(g, n, 1, &want_w, d))
         return false;
-    if (n->nin == 3) {
+    if (ir_conv_bias(n)) {
         Shape b = shape_make(1, &oc);
         if (!need_shape(g, n, 2, &b, d))
             return false;
@@ -55,7 +69,7 @@ bool infer_conv2d(const Graph *g, const Node *n, Shape *out, Diag *d)
         return false;
     }
     *out = shape4(x->d[0], oc, oh, ow);
-    return true;
+    return !a->addend || need_shape(g, n, n->nin - 1, out, d);
 }
 
 /* linear: x [N,C] or [N,C,1,1], w [K,C], optional b [K] -> [N,K] */

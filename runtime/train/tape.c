@@ -267,6 +267,16 @@ static bool check_graph(const Graph *g, Diag *d)
     }
     if (!ir_verify(g, d))
         return false;
+    /* Fusions (passes fuse-act, fuse-add) are inference rewrites of -O2;
+     * training runs the graph as lowered, so the backward has no rules. */
+    for (NodeId n = 1; n < g->nnode; n++) {
+        if (g->nodes[n].op == OP_CONV2D && ir_conv_fused(&g->nodes[n])) {
+            diag_error(d, g->nodes[n].loc, "tape: graph '%s' has a conv2d with fused "
+                       "pre/addend/act attributes (an inference-only rewrite); train the "
+                       "unoptimised graph", name);
+            return false;
+        }
+    }
     for (ValueId v = 1; v < g->nval; v++) {
         const Value *val = &g->vals[v];
         if (val->dtype != DT_F32) {

@@ -65,7 +65,8 @@ static ValueId node_n(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32
 
 static Attrs conv_a(int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int groups)
 {
-    Attrs a = {.conv = {{sh, sw}, {pt, pl, pb, pr}, {dh, dw}, groups}};
+    Attrs a = {.conv = {.stride = {sh, sw}, .pad = {pt, pl, pb, pr},
+                        .dilation = {dh, dw}, .groups = groups}};
     return a;
 }
 
@@ -669,6 +670,7 @@ const Case cases[] = {
     {"pool3", NULL, build_pool3, false, true, true, text_pool3},
     {"dense", NULL, build_dense, false, false, true, text_dense},
     {"dw", NULL, build_dw, false, false, true, text_dw},
+    {"fused", NULL, build_fused, false, false, true, text_fused},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 

@@ -17,6 +17,10 @@ typedef struct Case {
 
 extern const Case cases[]; /* terminated by {NULL} */
 
+/* fused.c: the case of fused convolutions and its text check. */
+Graph *build_fused(Arena *a);
+void text_fused(const Graph *g, const char *text, int *failures);
+
 /* Seeded input for case k: n floats, caller frees. */
 float *case_input(const Case *k, int64_t n);
 /* Graphs and options cg_emit_c must refuse; returns the failure count. */

@@ -26,7 +26,7 @@ static Graph *build_sample(Arena *a, Diag *d)
                         ir_graph_add_param(g, s4, "bn.running_var", nl),
                         ir_graph_add_param(g, s4, "bn.weight", nl),
                         ir_graph_add_param(g, s4, "bn.bias", nl)};
-    Attrs conv = {.conv = {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}};
+    Attrs conv = {.conv = {.stride = {1, 1}, .pad = {1, 1, 1, 1}, .dilation = {1, 1}, .groups = 1}};
     ValueId cin[2] = {x, w};
     bn_in[0] = ir_graph_add_node(g, OP_CONV2D, cin, 2, &conv, nl, d);
     Attrs bn = {.bn = {1e-5f}};
@@ -92,7 +92,7 @@ static void test_shape_errors(void)
     ValueId x = ir_graph_add_input(g, shape4(1, 3, 8, 8), NULL);
     ValueId w = ir_graph_add_param(g, shape4(4, 2, 3, 3), "w", loc_file(NULL));
     ValueId in[2] = {x, w};
-    Attrs conv = {.conv = {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1}};
+    Attrs conv = {.conv = {.stride = {1, 1}, .pad = {0, 0, 0, 0}, .dilation = {1, 1}, .groups = 1}};
     Loc at = {"net.txt", 3, 7};
     CHECK(ir_graph_add_node(g, OP_CONV2D, in, 2, &conv, at, &d) == 0);
     CHECK(d.nmsg == 1 && strcmp(d.msg[0], "net.txt:3:7: error: conv2d: operand 1 'w' has "

@@ -9,9 +9,12 @@
  * through deep nets), and the reference interpreter runs before and after
  * the pipeline on that input. Pass: max|after - before| <= 1e-4 *
  * max(1, max|before|) (STYLE.md point 8; the tolerance covers f32
- * reassociation, e.g. BN folded into weights). --expect-none OP also
- * requires that no OP node is left after -O2 (so the comparison is known
- * to have exercised the rewrite).
+ * reassociation, e.g. BN folded into weights) — and exactly 0 for a
+ * pipeline without fold-bn: the other passes only merge, drop or fuse
+ * ops, and fused convs round as the ops they replace. --expect-none OP
+ * also requires that no OP node is left after -O2 (so the comparison is
+ * known to have exercised the rewrite); --expect-fused, that -O2 leaves a
+ * conv with each fusion (pre, addend, act).
  */
 #include "frontend/frontend.h"
 #include "passes/passes.h"
@@ -61,8 +64,38 @@ static bool has_op(const Graph *g, Op op)
     return false;
 }
 
-/* One pipeline on one graph; returns rewrites, or -1 on failure (reported). */
-static int run_case(const Case *c, const char *label, const char *const *names, int n, Op none)
+/* Bit 0: some conv has pre, bit 1: addend, bit 2: act. */
+static unsigned fusions(const Graph *g)
+{
+    unsigned seen = 0;
+    for (NodeId n = 1; n < g->nnode; n++) {
+        const Node *node = &g->nodes[n];
+        if (node->op != OP_CONV2D)
+            continue;
+        seen |= (node->attrs.conv.pre != ACT_NONE) | (node->attrs.conv.addend ? 2u : 0u) |
+                (node->attrs.conv.act != ACT_NONE ? 4u : 0u);
+    }
+    return seen;
+}
+
+/* Only fold-bn computes new weights; every other pass must keep each bit. */
+static bool exact_pipeline(const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], "fold-bn"))
+            return false;
+    return true;
+}
+
+typedef struct Expect {
+    Op none;    /* OP_NONE, or an op -O2 must remove */
+    bool fused; /* -O2 must leave every fusion somewhere */
+} Expect;
+
+/* One pipeline on one graph; returns rewrites, or -1 on failure (reported).
+ * ex (may be NULL) is checked on the result. */
+static int run_case(const Case *c, const char *label, const char *const *names, int n,
+                    const Expect *ex)
 {
     Arena a;
     arena_init(&a);
@@ -84,16 +117,21 @@ static int run_case(const Case *c, const char *label, const char *const *names, 
     int r = pass_run_pipeline(g, names, n, &po, &d);
     if (r < 0 || !rt_interp_run(g, x, y1, NULL, &d))
         goto out;
-    double err = 0, scale = 1;
+    double err = 0, scale = 1, tol = exact_pipeline(names, n) ? 0 : TOL;
     for (int64_t i = 0; i < ny; i++) {
         err = fmax(err, fabs((double)y1[i] - y0[i]));
         scale = fmax(scale, fabs((double)y0[i]));
     }
-    bool ok = err <= TOL * scale && !isnan(err);
+    bool ok = err <= tol * scale && !isnan(err);
     CHECKF(ok, "%s:%u: %s: max|diff| %.3g > %.0e * %.3g", c->file, c->line0 + 1, label, err,
-           TOL, scale);
-    CHECKF(none == OP_NONE || !has_op(g, none), "%s: %s: a %s node is left", c->file, label,
-           op_info[none].name);
+           tol, scale);
+    if (ex) {
+        CHECKF(ex->none == OP_NONE || !has_op(g, ex->none), "%s: %s: a %s node is left",
+               c->file, label, op_info[ex->none].name);
+        CHECKF(!ex->fused || fusions(g) == 7, "%s: %s: fusions left: %s%s%s(of pre, addend, "
+               "act)", c->file, label, fusions(g) & 1 ? "pre " : "",
+               fusions(g) & 2 ? "addend " : "", fusions(g) & 4 ? "act " : "");
+    }
     printf("  %-12s %4d rewrites  max|diff| %.2e (scale %.3g)\n", label, r, err, scale);
     rewrites = ok ? r : -1;
 out:
@@ -106,17 +144,17 @@ out:
     return rewrites;
 }
 
-static void run_pipelines(const Case *c, Op none)
+static void run_pipelines(const Case *c, const Expect *ex)
 {
     int np;
     const PassInfo *p = pass_registry(&np);
     printf("%s:%u\n", c->file, c->line0 + 1);
     for (int i = 0; i < np; i++)
-        run_case(c, p[i].name, &p[i].name, 1, OP_NONE);
+        run_case(c, p[i].name, &p[i].name, 1, NULL);
     for (int lvl = 1; lvl <= 2; lvl++) {
         int n;
         const char *const *names = pass_pipeline_for_level(lvl, &n);
-        run_case(c, lvl == 1 ? "-O1" : "-O2", names, n, lvl == 2 ? none : OP_NONE);
+        run_case(c, lvl == 1 ? "-O1" : "-O2", names, n, lvl == 2 ? ex : NULL);
     }
 }
 
@@ -129,7 +167,7 @@ static bool is_separator(const char *p, const char *eol)
     return eol - p == 8 && !memcmp(p, "// -----", 8);
 }
 
-static void run_file(const char *path, Op none)
+static void run_file(const char *path, const Expect *ex)
 {
     size_t len;
     char *text = check_slurp(path, &len);
@@ -143,7 +181,7 @@ static void run_file(const char *path, Op none)
         const char *eol = nl ? nl + 1 : end;
         if (p == end || is_separator(p, eol)) {
             Case c = {path, start, (size_t)(p - start), line0};
-            run_pipelines(&c, none);
+            run_pipelines(&c, ex);
             if (p == end)
                 break;
             start = eol, line0 = line + 1;
@@ -155,22 +193,29 @@ static void run_file(const char *path, Op none)
 
 int main(int argc, char **argv)
 {
-    Op none = OP_NONE;
+    Expect ex = {OP_NONE, false};
     int i = 1;
-    if (argc > 2 && !strcmp(argv[1], "--expect-none")) {
-        none = op_by_name(argv[2], strlen(argv[2]));
-        if (none == OP_NONE) {
-            fprintf(stderr, "unknown op '%s'\n", argv[2]);
-            return 2;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--expect-fused")) {
+            ex.fused = true;
+        } else if (!strcmp(argv[i], "--expect-none") && i + 1 < argc) {
+            ex.none = op_by_name(argv[i + 1], strlen(argv[i + 1]));
+            if (ex.none == OP_NONE) {
+                fprintf(stderr, "unknown op '%s'\n", argv[i + 1]);
+                return 2;
+            }
+            i++;
+        } else {
+            break;
         }
-        i = 3;
     }
     if (i >= argc) {
-        fprintf(stderr, "usage: test_passes_numeric [--expect-none OP] FILE.nir...\n");
+        fprintf(stderr, "usage: test_passes_numeric [--expect-none OP] [--expect-fused] "
+                        "FILE.nir...\n");
         return 2;
     }
     for (; i < argc; i++)
-        run_file(argv[i], none);
+        run_file(argv[i], &ex);
     printf(failures ? "FAILED: %d checks\n" : "ok\n", failures);
     return failures != 0;
 }

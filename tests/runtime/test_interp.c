@@ -69,7 +69,8 @@ static ValueId node(Net *net, Op op, const ValueId *in, uint32_t nin, const Attr
 
 static Attrs conv_attrs(int s, int pad, int dil, int groups)
 {
-    Attrs a = {.conv = {{s, s}, {pad, pad, pad, pad}, {dil, dil}, groups}};
+    Attrs a = {.conv = {.stride = {s, s}, .pad = {pad, pad, pad, pad},
+                        .dilation = {dil, dil}, .groups = groups}};
     return a;
 }
 

@@ -80,7 +80,8 @@ static ValueId node_n(Net *net, Op op, const ValueId *in, uint32_t nin, const At
 static Attrs conv_attrs(int stride, int pad, int dil, int groups)
 {
     Attrs a = {0};
-    a.conv = (Conv2dAttrs){{stride, stride}, {pad, pad, pad, pad}, {dil, dil}, groups};
+    a.conv = (Conv2dAttrs){.stride = {stride, stride}, .pad = {pad, pad, pad, pad},
+                           .dilation = {dil, dil}, .groups = groups};
     return a;
 }
 

@@ -89,7 +89,7 @@ static ValueId node2(Net *net, Op op, ValueId a, ValueId b, const Attrs *at)
 static ValueId conv3x3(Net *n, ValueId x, int cin, const char *name, ValueId *w)
 {
     Attrs a = {0};
-    a.conv = (Conv2dAttrs){{1, 1}, {1, 1, 1, 1}, {1, 1}, 1};
+    a.conv = (Conv2dAttrs){.stride = {1, 1}, .pad = {1, 1, 1, 1}, .dilation = {1, 1}, .groups = 1};
     *w = param(n, shape4(C, cin, 3, 3), name, -0.4, 0.4);
     return node2(n, OP_CONV2D, x, *w, &a);
 }

@@ -88,7 +88,7 @@ static Graph *make_net(Arena *a, const int *order, bool params_only, ValueId *id
     Diag d;
     diag_init(&d);
     ValueId x = ir_graph_add_input(g, shape4(1, 3, 8, 8), "x");
-    Attrs conv = {.conv = {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}};
+    Attrs conv = {.conv = {.stride = {1, 1}, .pad = {1, 1, 1, 1}, .dilation = {1, 1}, .groups = 1}};
     Attrs bn = {.bn = {1e-5f}};
     ValueId c = ir_graph_add_node(g, OP_CONV2D, (ValueId[]){x, ids[0]}, 2, &conv, at, &d);
     ValueId b = ir_graph_add_node(g, OP_BATCHNORM, (ValueId[]){c, ids[3], ids[4], ids[1], ids[2]},
