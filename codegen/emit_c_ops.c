@@ -92,15 +92,14 @@ static CgKernel dw_kernel(CgCtx *c, const Node *n)
 }
 
 /* The register-blocked dense kernel (emit_c_conv.c) for groups 1 and a
- * horizontal stride of 1 or 2 (anything else along the other axes), else
- * the generic CK_CONV2D. */
+ * horizontal stride of 1 or 2 (anything else along the other axes) whose
+ * edge blocks fit their buffers, else the generic CK_CONV2D. */
 static CgKernel dense_kernel(CgCtx *c, const Node *n)
 {
     const Conv2dAttrs *a = &n->attrs.conv;
-    long long kw = dim(c, n->in[1], 3);
-    /* The edge routine copies rows of 16 outputs' input into 128 floats. */
-    long long span = 15LL * a->stride[1] + (kw - 1) * a->dilation[1] + 1;
-    if (a->groups != 1 || (a->stride[1] != 1 && a->stride[1] != 2) || span > 128)
+    ValueId w = n->in[1];
+    if (a->groups != 1 || !cg_dconv_fits(a, dim(c, n->in[0], 2), dim(c, n->out, 2),
+                                         dim(c, w, 2), dim(c, w, 3)))
         return CK_CONV2D;
     return a->stride[1] == 1 ? CK_DCONV_S1 : CK_DCONV_S2;
 }

@@ -89,6 +89,10 @@ typedef struct CgKernelDef {
 extern const CgKernelDef cg_kernels[NCK];
 /* Texts of CK_DCONV_S1 and CK_DCONV_S2 (emit_c_conv.c). */
 extern const char cg_k_dconv_s1[], cg_k_dconv_s2[];
+/* Whether the dense kernels take a groups-1 conv with these attributes, input
+ * height h, output height oh and a kh x kw filter: horizontal stride 1 or 2
+ * and the rows an edge block stages fit its buffers (emit_c_conv.c). */
+bool cg_dconv_fits(const Conv2dAttrs *a, int64_t h, int64_t oh, int64_t kh, int64_t kw);
 
 /* ---- blob mode: one float array of the weights (emit_c.c) ---- */
 typedef struct CgBlobEntry {

@@ -12,10 +12,11 @@
  * overlap or do not fit, every specialised depthwise kernel, borders wider
  * than the interior, 1x1 maps; every specialised 3x3 pooling kernel on odd,
  * even, 2x2 and 1x1 maps with symmetric and asymmetric pads, compared
- * exactly); every dense-kernel geometry (see build_dense); every specialised
- * depthwise kernel on 3x3, 2x2 and 1x1 maps and on rows that fill or overflow
- * its buffer (see build_dw); an output that is the input itself; colliding
- * and hostile names; float literals that must round-trip exactly.
+ * exactly); every dense-kernel geometry (see build_dense, build_dense16,
+ * build_dense_random); every specialised depthwise kernel on 3x3, 2x2 and
+ * 1x1 maps and on rows that fill or overflow its buffer (see build_dw); an
+ * output that is the input itself; colliding and hostile names; float
+ * literals that must round-trip exactly.
  */
 #include "tests/codegen/cases.h"
 #include "codegen/codegen.h"
@@ -409,6 +410,82 @@ static Graph *build_dense(Arena *ar)
     return g;
 }
 
+/* The dense kernels' blocks with 16 or more output channels (20, 24, 17:
+ * the last 8- and 16-channel blocks move back) on a 41x40 map: tiles over
+ * the interior and over border segments 16 wide (dilations 16 and 12), strips
+ * for pad columns, 2- and 8-wide segments and the last 2 columns of a
+ * 34-wide interior (crop to 36x36), edge blocks for 1-row segments, 9-row
+ * segments (too short for strips) and 12-wide ones, vertical stride 2 (no
+ * strips), a 7x7 and a 5x5 dilation-2 filter, asymmetric pads, a 1x1 conv
+ * with pad 2 (border outputs are the bias alone) and stride 2; and, with 5
+ * and 7 channels (all edge blocks), taps that read inside for the last
+ * column of a block only (1x2 filters 15 and 30 columns wide, strides 1 and
+ * 2). Outputs are resized to 41x40 and concatenated. */
+static Graph *build_dense16(Arena *ar)
+{
+    rng = 0xd16ull;
+    Graph *g = ir_graph_new(ar, "dense16");
+    ValueId x = ir_graph_add_input(g, shape4(1, 6, 41, 40), "x");
+    Attrs crop = {.crop = {5, 4}};
+    ValueId y[13] = {
+        conv(g, x, "t3", 20, 3, 3, conv_a(1, 1, 1, 1, 1, 1, 1, 1, 1), true),
+        conv(g, NODE(g, OP_CROP, &crop, x), "t3c", 16, 3, 3, conv_a(1, 1, 1, 1, 1, 1, 1, 1, 1),
+             false),
+        conv(g, x, "d16", 16, 3, 3, conv_a(1, 1, 16, 16, 16, 16, 16, 16, 1), true),
+        conv(g, x, "d12", 24, 3, 3, conv_a(1, 1, 12, 12, 12, 12, 12, 12, 1), false),
+        conv(g, x, "s21", 17, 3, 3, conv_a(2, 1, 1, 1, 1, 1, 1, 1, 1), true),
+        conv(g, x, "k7", 16, 7, 7, conv_a(1, 1, 3, 3, 3, 3, 1, 1, 1), false),
+        conv(g, x, "k5d2", 17, 5, 5, conv_a(1, 1, 4, 4, 4, 4, 2, 2, 1), true),
+        conv(g, x, "asym", 16, 3, 3, conv_a(1, 1, 0, 2, 2, 0, 1, 1, 1), true),
+        conv(g, x, "pad2", 16, 1, 1, conv_a(1, 1, 2, 2, 2, 2, 1, 1, 1), true),
+        conv(g, x, "s2", 20, 3, 3, conv_a(2, 2, 1, 1, 1, 1, 1, 1, 1), true),
+        conv(g, x, "d2", 16, 3, 3, conv_a(1, 1, 2, 2, 2, 2, 2, 2, 1), false),
+        conv(g, x, "l15", 5, 1, 2, conv_a(1, 1, 0, 15, 0, 15, 1, 15, 1), true),
+        conv(g, x, "l15s2", 7, 1, 2, conv_a(1, 2, 0, 30, 0, 30, 1, 30, 1), false)};
+    for (int i = 0; i < 13; i++)
+        y[i] = resize(g, y[i], 41, 40, 0);
+    ir_graph_add_output(g, NODE(g, OP_CONCAT, NULL, y[0], y[1], y[2], y[3], y[4], y[5], y[6],
+                                y[7], y[8], y[9], y[10], y[11], y[12]));
+    return g;
+}
+
+/* Seeded random dense convolutions: filters 1 to 5 (also not square),
+ * strides 1 and 2 per axis, dilations 1 to 13, pads 0 to beyond the
+ * filter's reach, 1 to 35 output channels, on crops of a 29x31 input from
+ * 1x1 up; outputs resized to 13x11 and concatenated. */
+static Graph *build_dense_random(Arena *ar)
+{
+    static const int dil[5] = {1, 1, 2, 3, 13};
+    rng = 0xfeedbeefull;
+    Graph *g = ir_graph_new(ar, "dense_random");
+    ValueId x = ir_graph_add_input(g, shape4(1, 5, 29, 31), "x"), y[24];
+    int n = 0;
+    while (n < 24) {
+        int u = (int)((frand() + 1) * 1000000);
+        int kh = 1 + u % 5, kw = 1 + u / 5 % 5, sh = 1 + u / 25 % 2, sw = 1 + u / 50 % 2;
+        int dh = dil[u / 100 % 5], dw = dil[u / 500 % 5], oc = 1 + u / 2500 % 35;
+        int v = (int)((frand() + 1) * 1000000);
+        int top = v % 29, left = v / 29 % 31, p[4];
+        for (int i = 0; i < 4; i++)
+            p[i] = (int)((frand() + 1) * 2) * (i % 2 ? dw : dh);
+        int h = 29 - top, w = 31 - left;
+        if (h + p[0] + p[2] < (kh - 1) * dh + 1 || w + p[1] + p[3] < (kw - 1) * dw + 1)
+            continue; /* no output */
+        Attrs crop = {.crop = {top, left}};
+        char name[16];
+        snprintf(name, sizeof name, "r%d", n);
+        ValueId xc = top || left ? NODE(g, OP_CROP, &crop, x) : x;
+        Attrs a = conv_a(sh, sw, p[0], p[1], p[2], p[3], dh, dw, 1);
+        y[n] = resize(g, conv(g, xc, name, oc, kh, kw, a, n % 2 == 0), 13, 11, 0);
+        n++;
+    }
+    ValueId c0 = NODE(g, OP_CONCAT, NULL, y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]);
+    ValueId c1 = NODE(g, OP_CONCAT, NULL, y[8], y[9], y[10], y[11], y[12], y[13], y[14], y[15]);
+    ValueId c2 = NODE(g, OP_CONCAT, NULL, y[16], y[17], y[18], y[19], y[20], y[21], y[22], y[23]);
+    ir_graph_add_output(g, NODE(g, OP_CONCAT, NULL, c0, c1, c2));
+    return g;
+}
+
 /* The specialised 3x3 pooling kernels (stride 1 and 2; max, avg with and
  * without count_include_pad; DARTS' pad 1 and asymmetric pads) on odd,
  * even, mixed, 2x2 and 1x1 maps (the last two all border): max is exact and
@@ -671,6 +748,8 @@ const Case cases[] = {
     {"dense", NULL, build_dense, false, false, true, text_dense},
     {"dw", NULL, build_dw, false, false, true, text_dw},
     {"fused", NULL, build_fused, false, false, true, text_fused},
+    {"dense16", NULL, build_dense16, false, false, true, text_dense},
+    {"dense_random", NULL, build_dense_random, false, false, true, NULL},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 
