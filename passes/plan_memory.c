@@ -259,7 +259,8 @@ static int cmp_range(const void *a, const void *b)
  * no window is open. */
 static int64_t find_offset(Ranges *f, bool best)
 {
-    qsort(f->r, f->n, sizeof *f->r, cmp_range);
+    if (f->n > 1) /* f->r is NULL while empty: qsort must not see it */
+        qsort(f->r, f->n, sizeof *f->r, cmp_range);
     int64_t at = 0, pick = -1, pick_width = 0;
     for (size_t i = 0; i < f->n; i++) {
         int64_t width = f->r[i].lo - at;
@@ -354,7 +355,8 @@ static void promote_high(const Slot *s, uint32_t *order, uint32_t *tmp, uint32_t
     for (uint32_t i = 0; i < n; i++)
         if (s[order[i]].off + s[order[i]].size <= target)
             tmp[k++] = order[i];
-    memcpy(order, tmp, n * sizeof *order);
+    if (n > 0) /* order and tmp may be NULL for a graph without slots */
+        memcpy(order, tmp, n * sizeof *order);
 }
 
 /* Tries every method, each followed by rounds of promote_high, until one
@@ -410,7 +412,8 @@ static int64_t live_bytes(const Piece *pc, uint32_t n, uint32_t t, Piece *tmp)
     for (uint32_t i = 0; i < n; i++)
         if (pc[i].first <= t && t <= pc[i].last)
             tmp[k++] = pc[i];
-    qsort(tmp, k, sizeof *tmp, cmp_piece_rel);
+    if (k > 1)
+        qsort(tmp, k, sizeof *tmp, cmp_piece_rel);
     int64_t bytes = 0, end = 0;
     for (uint32_t i = 0; i < k; i++) {
         int64_t lo = tmp[i].rel > end ? tmp[i].rel : end, hi = tmp[i].rel + tmp[i].size;
