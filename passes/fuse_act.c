@@ -24,10 +24,8 @@
 static bool fuse_epilogue(Graph *g, const uint32_t *uses, Node *relu)
 {
     ValueId v = relu->in[0];
-    if (pass_producer_op(g, v) != OP_CONV2D || uses[v] != 1 || pass_is_output(g, v))
-        return false;
-    Node *conv = &g->nodes[g->vals[v].producer];
-    if (conv->attrs.conv.act != ACT_NONE)
+    Node *conv = pass_sole_conv_result(g, uses, v);
+    if (!conv || conv->attrs.conv.act != ACT_NONE)
         return false;
     conv->attrs.conv.act = ACT_RELU;
     pass_replace_uses(g, relu->out, v);

@@ -20,18 +20,17 @@
 #include "passes/internal.h"
 
 /* The producer of v if it is a conv that may take an addend, else 0. */
-static NodeId absorbing_conv(const Graph *g, const uint32_t *uses, ValueId v, ValueId other)
+static NodeId absorbing_conv(Graph *g, const uint32_t *uses, ValueId v, ValueId other)
 {
-    if (pass_producer_op(g, v) != OP_CONV2D || uses[v] != 1 || pass_is_output(g, v) ||
-        pass_producer_op(g, other) == OP_PARAM)
+    const Node *conv = pass_sole_conv_result(g, uses, v);
+    if (!conv || pass_producer_op(g, other) == OP_PARAM)
         return 0;
-    NodeId c = g->vals[v].producer;
-    const Conv2dAttrs *a = &g->nodes[c].attrs.conv;
-    return a->addend || a->act != ACT_NONE ? 0 : c;
+    const Conv2dAttrs *a = &conv->attrs.conv;
+    return a->addend || a->act != ACT_NONE ? 0 : g->vals[v].producer;
 }
 
 /* Which operand of add (0 or 1) is the conv to fuse into; -1 for none. */
-static int pick(const Graph *g, const uint32_t *uses, const Node *add)
+static int pick(Graph *g, const uint32_t *uses, const Node *add)
 {
     NodeId c0 = absorbing_conv(g, uses, add->in[0], add->in[1]);
     NodeId c1 = absorbing_conv(g, uses, add->in[1], add->in[0]);

@@ -16,6 +16,11 @@ bool pass_is_output(const Graph *g, ValueId v);
  * form codegen and int8 give their fastest kernel). */
 bool pass_conv_is_pointwise(const Graph *g, const Node *n);
 
+/* The conv2d producing v when v is read by one operand alone (uses from
+ * ir_fill_uses) and is no graph output, so a fusion may rewrite v's value;
+ * else NULL. */
+Node *pass_sole_conv_result(Graph *g, const uint32_t *uses, ValueId v);
+
 /* The op of v's producer (OP_NONE for graph inputs). */
 static inline Op pass_producer_op(const Graph *g, ValueId v)
 {

@@ -37,3 +37,10 @@ bool pass_conv_is_pointwise(const Graph *g, const Node *n)
     return w->d[2] == 1 && w->d[3] == 1 && a->stride[0] == 1 && a->stride[1] == 1 &&
            !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3] && a->groups == 1;
 }
+
+Node *pass_sole_conv_result(Graph *g, const uint32_t *uses, ValueId v)
+{
+    if (pass_producer_op(g, v) != OP_CONV2D || uses[v] != 1 || pass_is_output(g, v))
+        return NULL;
+    return &g->nodes[g->vals[v].producer];
+}
