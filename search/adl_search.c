@@ -200,7 +200,8 @@ static ValueId build_aspp(Build *b, ValueId x, int level)
     Lower *L = &b->lw;
     Arena *ar = L->g->arena;
     const char *p = arena_printf(ar, "aspp_%d.0", 4 << level);
-    int rate = ASPP_BASE_RATE >> level;
+    int base = b->cfg->aspp_rate ? b->cfg->aspp_rate : ASPP_BASE_RATE;
+    int rate = base >> level > 1 ? base >> level : 1;
     int64_t c = fe_lw_channels(L, x);
     ValueId br[3];
     br[0] = fe_lw_conv_sq(L, x, arena_printf(ar, "%s.conv11.0", p), c, 1, 1, 0, 1, false);

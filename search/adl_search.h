@@ -42,6 +42,9 @@ typedef struct AdlSearchConfig {
     int classes;
     int in_ch, h, w;       /* input image */
     int batch;             /* N of the graph input */
+    int aspp_rate;         /* dilation of the level-0 (stride 4) head's 3x3 ASPP conv,
+                              halved per level (at least 1); 0 = the reference's 24,
+                              which auto_deeplab.py chose for 321x321 crops */
 } AdlSearchConfig;
 
 /* Where the architecture params sit in the graph. */

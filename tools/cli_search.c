@@ -1,7 +1,8 @@
 /* cli_search.c — `nasc search`: differentiable architecture search.
  *
  *   nasc search adl   --data DIR [--layers L] [--F F] [--epochs N] [--arch-start E]
- *                     [--batch N] [--crop HxW] [--seed S] [--out DIR] [--resume]
+ *                     [--batch N] [--crop HxW] [--aspp-rate R] [--seed S] [--out DIR]
+ *                     [--resume]
  *   nasc search darts [--data FASHION_MNIST_DIR] [--images N] [--C C] [--layers L]
  *                     [--epochs N] [--batch N] [--second-order] [--seed S] [--out DIR]
  *                     [--resume]
@@ -27,7 +28,7 @@ enum { MAX_EPOCHS = 1000, MAX_SERIES = 16 };
 
 typedef struct SearchArgs {
     const char *space, *data, *out;
-    int layers, F, C, epochs, arch_start, batch, crop_h, crop_w, images;
+    int layers, F, C, epochs, arch_start, batch, crop_h, crop_w, images, aspp_rate;
     bool second_order, resume;
     uint64_t seed;
 } SearchArgs;
@@ -35,13 +36,13 @@ typedef struct SearchArgs {
 static int parse_search_args(int argc, char **argv, SearchArgs *s)
 {
     static const char *const ints[] = {"--layers", "--F", "--C", "--epochs", "--arch-start",
-                                       "--batch", "--images", "--seed"};
+                                       "--batch", "--images", "--seed", "--aspp-rate"};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v;
         int *dst[] = {&s->layers, &s->F, &s->C, &s->epochs, &s->arch_start, &s->batch,
-                      &s->images, NULL};
+                      &s->images, NULL, &s->aspp_rate};
         bool done = false;
-        for (int k = 0; k < 8 && !done; k++) {
+        for (int k = 0; k < 9 && !done; k++) {
             if (!cli_is_opt(a, ints[k]))
                 continue;
             int val;
@@ -377,7 +378,7 @@ static int search_adl(const SearchArgs *s, Arena *a, Diag *d)
     cfg.filter_multiplier = s->F ? s->F : cfg.filter_multiplier;
     cfg.batch = s->batch ? s->batch : cfg.batch;
     cfg.h = s->crop_h ? s->crop_h : first.h, cfg.w = s->crop_w ? s->crop_w : first.w;
-    cfg.classes = train.classes, cfg.in_ch = 3;
+    cfg.classes = train.classes, cfg.in_ch = 3, cfg.aspp_rate = s->aspp_rate;
     srch_ds_image_free(&first);
     SuperNet net;
     AdlSearchVars vars;
@@ -426,6 +427,10 @@ int cmd_search(int argc, char **argv, Arena *a, Diag *d)
     int rc = parse_search_args(argc, argv, &s);
     if (rc)
         return rc;
+    if (s.aspp_rate && strcmp(s.space, "darts") == 0) {
+        fprintf(stderr, "nasc search darts: error: --aspp-rate applies to `search adl` only\n");
+        return 2;
+    }
     if (!cli_make_dir(s.out, d))
         return cli_report(d);
     return strcmp(s.space, "adl") == 0 ? search_adl(&s, a, d) : search_darts(&s, a, d);

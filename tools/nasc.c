@@ -1,4 +1,5 @@
-/* nasc.c — the command-line driver: verbs compile, run, inspect, convert.
+/* nasc.c — the command-line driver: verbs compile, run, inspect, convert,
+ * bench, data, search, train, draw.
  *
  * Each verb parses its options, runs the library pipeline (frontend ->
  * ir -> codegen / runtime) with one Arena and one Diag, prints the
@@ -39,6 +40,20 @@ static const char usage_text[] =
     "        log) in this process and rank them by measured latency\n"
     "  data fashion-seg DIR [--size N] [--train N] [--val N] [--seed S] [--per-canvas A..B]\n"
     "        build a VOC-layout segmentation set from Fashion-MNIST (tools/README.md)\n"
+    "  search adl --data DIR [--layers L] [--F F] [--epochs N] [--arch-start E] [--batch N]\n"
+    "          [--crop HxW] [--aspp-rate R] [--seed S] [--out DIR] [--resume]\n"
+    "  search darts [--data FASHION_MNIST_DIR] [--images N] [--C C] [--layers L]\n"
+    "          [--epochs N] [--arch-start E] [--batch N] [--second-order] [--seed S]\n"
+    "          [--out DIR] [--resume]\n"
+    "        differentiable architecture search: Auto-DeepLab (cell + path) on a\n"
+    "        segmentation set, or DARTS cells on Fashion-MNIST; writes the architecture,\n"
+    "        checkpoints, history, plots and diagrams into --out (docs/search.md)\n"
+    "  train ARCH --data DIR [net options] [--epochs N] [--batch N] [--crop HxW] [--lr X]\n"
+    "          [--seed S] [--resume] [--log-dir DIR] [-o weights.safetensors]\n"
+    "        retrain an architecture from scratch; per-epoch val loss, pixel accuracy\n"
+    "        and mIoU; writes the weights nasc compile reads (tools/README.md)\n"
+    "  draw ARCH [net options] [-o DIR]\n"
+    "        the cells (and Auto-DeepLab path) as Graphviz DOT and SVG\n"
     "\n"
     "ARCH is a file of DARTS `NAME = Genotype(...)` lines, a canonical JSON genotype\n"
     "(DARTS or Auto-DeepLab), or a TF hnasnet description; Auto-DeepLab search output\n"

@@ -162,8 +162,8 @@ static bool dump(const char *out_path, const AdlSearchConfig *cfg, uint64_t seed
 
 int main(int argc, char **argv)
 {
-    if (argc != 9) {
-        fprintf(stderr, "usage: adl_search_dump OUT layers F classes H W batch seed\n");
+    if (argc != 9 && argc != 10) {
+        fprintf(stderr, "usage: adl_search_dump OUT layers F classes H W batch seed [aspp_rate]\n");
         return 1;
     }
     AdlSearchConfig cfg;
@@ -174,6 +174,7 @@ int main(int argc, char **argv)
     cfg.h = atoi(argv[5]);
     cfg.w = atoi(argv[6]);
     cfg.batch = atoi(argv[7]);
+    cfg.aspp_rate = argc == 10 ? atoi(argv[9]) : 0;
     Arena a;
     arena_init(&a);
     Diag d;

@@ -163,7 +163,7 @@ class ASPP(nn.Module):
 
 
 class AutoDeeplab(nn.Module):
-    def __init__(self, classes, layers, fm, bm=5, steps=5, in_ch=3):
+    def __init__(self, classes, layers, fm, bm=5, steps=5, in_ch=3, aspp_rate=24):
         super().__init__()
         self.layers, self.steps = layers, steps
         half = fm // 2
@@ -185,7 +185,7 @@ class AutoDeeplab(nn.Module):
         self.cells = nn.ModuleList(cells)
         for lvl in range(4):
             setattr(self, f"aspp_{4 << lvl}",
-                    nn.Sequential(ASPP(bm * (fm << lvl), classes, 24 >> lvl)))
+                    nn.Sequential(ASPP(bm * (fm << lvl), classes, max(aspp_rate >> lvl, 1))))
         k = sum(2 + i for i in range(steps))
         self.alphas = nn.Parameter(torch.zeros(k, 8))
         self.betas = nn.Parameter(torch.zeros(layers, 4, 3))
@@ -339,9 +339,11 @@ def main():
     ap.add_argument("--driver", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("cfg", nargs=7, type=int)
+    ap.add_argument("--aspp-rate", type=int, default=24)  # nasc search adl --aspp-rate
     args = ap.parse_args()
     layers, fm, classes, h, w, batch, seed = args.cfg
-    subprocess.run([args.driver, args.out] + [str(v) for v in args.cfg], check=True)
+    subprocess.run([args.driver, args.out] + [str(v) for v in args.cfg] +
+                   [str(args.aspp_rate)], check=True)
     dump = read_st(args.out)
     torch.set_num_threads(1)  # ctest runs tests in parallel on 2 cores
     # The truth is torch in float64. A float32 copy of the same model says how
@@ -349,7 +351,7 @@ def main():
     # level 3 and the 1x1 ASPP image pool) amplifies any float32 rounding.
     models = {}
     for dt in (torch.float64, torch.float32):
-        models[dt] = AutoDeeplab(classes, layers, fm).to(dt)
+        models[dt] = AutoDeeplab(classes, layers, fm, aspp_rate=args.aspp_rate).to(dt)
         bad = load(models[dt], {k: v.to(dt) for k, v in dump.items()})
     failures = len(bad)
     for b in bad[:20]:
