@@ -491,3 +491,14 @@ static bool emitc_resize_bilinear(CgCtx *c, const Node *n)
                   dim(c, y, 2), dim(c, y, 3), ry, ry, ry, rx, rx, rx);
     return true;
 }
+
+/* The phases of a dilated conv (passes/lower_dilation.c): emit_c_s2b.c. */
+static bool emitc_space_to_batch(CgCtx *c, const Node *n)
+{
+    return cg_emit_space_to_batch(c, n);
+}
+
+static bool emitc_batch_to_space(CgCtx *c, const Node *n)
+{
+    return cg_emit_batch_to_space(c, n);
+}

@@ -117,6 +117,7 @@ typedef struct CgCtx {
     bool used_input, used_output, used_ws, used_string;
     CgBuf body;          /* statements of NAME_run */
     CgBuf decls;         /* file-scope constants made by emitters (BN scale) */
+    bool phase_kernels;  /* emit_c_s2b.c has put its two kernels in decls */
     bool blob;           /* CgOptions.weights_blob */
     bool profile;        /* CgOptions.profile (blob mode only) */
     CgBlobEntry *derived; /* blob mode: BN scales, in emission order */
@@ -159,5 +160,10 @@ static inline int64_t cg_dim(const Shape *s, int i)
 /* ---- per-op emitters (emit_c_ops.c) ---- */
 /* Appends node n's statements to c->body; false after a diagnostic. */
 bool cg_emit_node(CgCtx *c, NodeId n);
+
+/* emit_c_s2b.c: the phase split and interleave of a dilated conv lowered
+ * by passes/lower_dilation.c (ops space_to_batch, batch_to_space). */
+bool cg_emit_space_to_batch(CgCtx *c, const Node *n);
+bool cg_emit_batch_to_space(CgCtx *c, const Node *n);
 
 #endif

@@ -110,7 +110,8 @@ enum {
 };
 
 typedef enum AttrKind {
-    AK_NONE, AK_CONV, AK_POOL, AK_BN, AK_CROP, AK_ZERO, AK_RESIZE, AK_LEAKY, AK_INDEX, NAK
+    AK_NONE, AK_CONV, AK_POOL, AK_BN, AK_CROP, AK_ZERO, AK_RESIZE, AK_LEAKY, AK_INDEX,
+    AK_S2B, AK_B2S, NAK
 } AttrKind;
 
 /* An activation fused into a conv (Conv2dAttrs.pre, .act); text: none, relu. */
@@ -136,6 +137,10 @@ typedef struct ZeroAttrs { int stride; } ZeroAttrs;
 typedef struct ResizeAttrs { int size[2], align_corners; } ResizeAttrs;
 typedef struct LeakyAttrs { float slope; } LeakyAttrs; /* finite */
 typedef struct IndexAttrs { int index; } IndexAttrs;   /* 0 <= index < numel */
+/* space_to_batch / batch_to_space: block r >= 1; pad / crop top, left,
+ * bottom, right (>= 0). */
+typedef struct S2bAttrs { int block, pad[4]; } S2bAttrs;
+typedef struct B2sAttrs { int block, crop[4]; } B2sAttrs;
 typedef union Attrs {
     Conv2dAttrs conv; /* AK_CONV */
     Pool2dAttrs pool; /* AK_POOL */
@@ -145,6 +150,8 @@ typedef union Attrs {
     ResizeAttrs resize; /* AK_RESIZE */
     LeakyAttrs leaky;   /* AK_LEAKY */
     IndexAttrs index;   /* AK_INDEX */
+    S2bAttrs s2b;       /* AK_S2B */
+    B2sAttrs b2s;       /* AK_B2S */
 } Attrs;
 
 /* One field of an attribute struct, for the generic attr printer/parser:

@@ -24,6 +24,8 @@ typedef ZeroAttrs zero_t;
 typedef ResizeAttrs resize_t;
 typedef LeakyAttrs leaky_t;
 typedef IndexAttrs index_t;
+typedef S2bAttrs s2b_t;
+typedef B2sAttrs b2s_t;
 #define F(T, m, cnt, ty) {.name = #m, .offset = offsetof(T##_t, m), .count = cnt, .type = ty}
 /* An optional int (default 0) and an optional int spelled by name. */
 #define FOPT(T, m) {.name = #m, .offset = offsetof(T##_t, m), .count = 1, .type = AF_INT, \
@@ -52,6 +54,10 @@ static const AttrField resize_fields[] = {
     F(resize, size, 2, AF_INT), F(resize, align_corners, 1, AF_INT), {.name = NULL}};
 static const AttrField leaky_fields[] = {F(leaky, slope, 1, AF_FLOAT), {.name = NULL}};
 static const AttrField index_fields[] = {F(index, index, 1, AF_INT), {.name = NULL}};
+static const AttrField s2b_fields[] = {
+    F(s2b, block, 1, AF_INT), F(s2b, pad, 4, AF_INT), {.name = NULL}};
+static const AttrField b2s_fields[] = {
+    F(b2s, block, 1, AF_INT), F(b2s, crop, 4, AF_INT), {.name = NULL}};
 #undef F
 #undef FOPT
 #undef FENUM
@@ -60,6 +66,7 @@ static const AttrField *const fields_by_kind[NAK] = {
     [AK_NONE] = none_fields, [AK_CONV] = conv_fields, [AK_POOL] = pool_fields,
     [AK_BN] = bn_fields,     [AK_CROP] = crop_fields, [AK_ZERO] = zero_fields,
     [AK_RESIZE] = resize_fields, [AK_LEAKY] = leaky_fields, [AK_INDEX] = index_fields,
+    [AK_S2B] = s2b_fields,   [AK_B2S] = b2s_fields,
 };
 
 _Static_assert(sizeof op_info / sizeof op_info[0] == NOP, "op_info out of sync with ops.def");

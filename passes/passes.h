@@ -69,6 +69,18 @@ int pass_dce(Graph *g, Diag *d);
  * removed with the other dead nodes. A zero read by a concat stays (it is a
  * block of zero channels). Returns rewrites made. */
 int pass_drop_zero(Graph *g, Diag *d);
+/* prune_taps.c: a conv2d whose kernel taps along an axis read only padding
+ * for every output position gets the smaller kernel of the taps that read
+ * the input (weight sliced into a new param "<w name>+taps", pads adjusted,
+ * same output). Convs whose weight has no bound data are left alone.
+ * Returns the number of convs rewritten. */
+int pass_prune_taps(Graph *g, Diag *d);
+/* lower_dilation.c: conv2d with rate r >= 2 (both axes), stride 1, no fused
+ * addend -> batch_to_space(conv2d_dilation1(space_to_batch(x))), the same
+ * result; lower-dilation-s2b rewrites every such conv, lower-dilation the
+ * ones its cost model picks. Returns convs rewritten. */
+int pass_lower_dilation(Graph *g, Diag *d);
+int pass_lower_dilation_s2b(Graph *g, Diag *d);
 /* fold_bn.c: batchnorm(conv2d(x, w[, b])) -> conv2d(x, w', b') when the
  * conv's result is read only by the batchnorm; the same for a batchnorm of
  * concat(conv, conv, ...) (FactorizedReduce), slice by slice. w', b' are new
@@ -113,6 +125,12 @@ const PassInfo *pass_lookup(const char *name);
 /* Default pipeline for optimisation level 0..2 (-O0 is empty); *n gets its
  * length. Levels above 2 give the -O2 pipeline. */
 const char *const *pass_pipeline_for_level(int level, int *n);
+/* The level's pipeline for a dilated-conv strategy (nasc --dilation):
+ * "auto" is the level's own (lower-dilation: the cost model picks per
+ * conv), "direct" leaves lower-dilation out, "s2b" runs lower-dilation-s2b
+ * in its place. NULL for another strategy; the array comes from a. */
+const char *const *pass_pipeline_for_dilation(Arena *a, int level, const char *strategy,
+                                              int *n);
 
 typedef struct PassOptions {
     const char *print_after; /* print the IR after every run of this pass (or NULL) */

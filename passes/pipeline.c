@@ -21,10 +21,12 @@ enum { NPASS = sizeof registry / sizeof registry[0] };
 /* -O1: structural clean-ups and fusions that need no weight data. */
 static const char *const pipeline_o1[] = {
     "drop-zero", /* add(zero(x), y) -> y before dce sees the zeros' inputs */
+    "prune-taps", /* sliced weights need bound data: convs without keep their taps */
     "dce",
     "cse",       /* one relu per state, before fuse-act counts a relu's readers */
     "fuse-add",  /* before fuse-act: relu(conv + y) then fuses as act after addend */
     "fuse-act",
+    "lower-dilation", /* after the fusions: a conv with a fused addend stays direct */
     "plan-memory",
 };
 
@@ -32,10 +34,12 @@ static const char *const pipeline_o1[] = {
 static const char *const pipeline_o2[] = {
     "drop-zero",
     "fold-bn",   /* after drop-zero: no folding of BNs on edges that are then dropped */
+    "prune-taps", /* after fold-bn: slices the folded weight, not the checkpoint's */
     "dce",       /* the dropped zeros' inputs, anything else left unread */
     "cse",
     "fuse-add",  /* after fold-bn: a BN between conv and add has become the conv */
     "fuse-act",
+    "lower-dilation", /* after the fusions: a conv with a fused addend stays direct */
     "plan-memory",
 };
 
@@ -65,6 +69,25 @@ const char *const *pass_pipeline_for_level(int level, int *n)
     }
     *n = (int)(sizeof pipeline_o2 / sizeof pipeline_o2[0]);
     return pipeline_o2;
+}
+
+const char *const *pass_pipeline_for_dilation(Arena *a, int level, const char *strategy,
+                                              int *n)
+{
+    bool keep = !strcmp(strategy, "auto"), s2b = !strcmp(strategy, "s2b");
+    if (!keep && !s2b && strcmp(strategy, "direct"))
+        return NULL;
+    int len;
+    const char *const *names = pass_pipeline_for_level(level, &len);
+    const char **v = arena_calloc(a, (size_t)len + 1, sizeof *v);
+    *n = 0;
+    for (int i = 0; i < len; i++) {
+        if (strcmp(names[i], "lower-dilation") || keep)
+            v[(*n)++] = names[i];
+        else if (s2b)
+            v[(*n)++] = "lower-dilation-s2b";
+    }
+    return v;
 }
 
 /* ---- statistics ---- */

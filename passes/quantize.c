@@ -398,6 +398,16 @@ static bool no_int8(QPlanner *qp, const Node *n)
 }
 static bool plan_softmax(QPlanner *qp, const Node *n) { return no_int8(qp, n); }
 static bool plan_scale(QPlanner *qp, const Node *n) { return no_int8(qp, n); }
+/* The dilated-conv lowering is for the float emitter (int8 graphs take
+ * the int8 pipeline without lower-dilation). */
+static bool float_only(QPlanner *qp, const Node *n)
+{
+    diag_error(qp->d, n->loc, "quantize: %s has no int8 form (quantize before lower-dilation)",
+               op_info[n->op].name);
+    return false;
+}
+static bool plan_space_to_batch(QPlanner *qp, const Node *n) { return float_only(qp, n); }
+static bool plan_batch_to_space(QPlanner *qp, const Node *n) { return float_only(qp, n); }
 
 bool pass_quant_plan(const Graph *g, const QRange *range, Arena *a, QPlan *plan, Diag *d)
 {

@@ -279,6 +279,24 @@ static bool interp_crop(Interp *it, const Node *n, float *y)
     return true;
 }
 
+static bool interp_space_to_batch(Interp *it, const Node *n, float *y)
+{
+    const Shape *x = shape_of(it, n->in[0]), *out = shape_of(it, n->out);
+    const S2bAttrs *a = &n->attrs.s2b;
+    rt_ref_space_to_batch(x->d[0], x->d[1], x->d[2], x->d[3], a->block, a->pad[0], a->pad[1],
+                          out->d[2], out->d[3], in_data(it, n, 0), y);
+    return true;
+}
+
+static bool interp_batch_to_space(Interp *it, const Node *n, float *y)
+{
+    const Shape *x = shape_of(it, n->in[0]), *out = shape_of(it, n->out);
+    const B2sAttrs *a = &n->attrs.b2s;
+    rt_ref_batch_to_space(out->d[0], x->d[1], x->d[2], x->d[3], a->block, a->crop[0],
+                          a->crop[1], out->d[2], out->d[3], in_data(it, n, 0), y);
+    return true;
+}
+
 static bool interp_zero(Interp *it, const Node *n, float *y)
 {
     const Shape *x = shape_of(it, n->in[0]);

@@ -20,7 +20,7 @@ static const char usage_text[] =
     "  compile ARCH [net options] [--weights W] [--name NAME] [--emit=c|ir] -o OUT\n"
     "          [-O0|-O1|-O2] [--passes=a,b,c] [--print-after=PASS] [--print-after-all] [--stats]\n"
     "          [--target host|generic|cortex-m4|cortex-m7] [--max-ram BYTES] [--max-flash BYTES]\n"
-    "          [--quantize int8 --calib DIR]\n"
+    "          [--quantize int8 --calib DIR] [--dilation=auto|direct|s2b]\n"
     "        compile to OUT (NAME.c; NAME.h is written beside it), or print/write the IR;\n"
     "        -O2 (default) folds BatchNorm into convs, drops dead `none` edges and dead nodes,\n"
     "        merges common subexpressions, fuses adds and ReLUs into convs (-O1: all but\n"
@@ -28,6 +28,8 @@ static const char usage_text[] =
     "        --target picks alignment and includes (docs/firmware.md; default host);\n"
     "        --max-ram / --max-flash (bytes, or 64k, 4M) fail if workspace / weights exceed\n"
     "        --quantize int8: int8 network calibrated on DIR (*.bin raw f32, or images)\n"
+    "        --dilation: dilated convs as direct loops, as a dense conv on the input's\n"
+    "        r x r phases (s2b), or per conv by a cost model (auto, default; passes/README.md)\n"
     "  run ARCH [net options] [--weights W] [--in FILE] [--out FILE] [--trace DIR] [--top K]\n"
     "        run the reference interpreter; --in is raw f32 NCHW (default: seeded input)\n"
     "  inspect ARCH [net options] [--weights W]\n"
@@ -90,6 +92,7 @@ typedef struct CompileOpts {
     CgOptions fw;              /* --target, --max-ram, --max-flash (cli_target_option) */
     const char *quantize;      /* --quantize int8 (cli_quant.c), or NULL: float */
     const char *calib;         /* --calib DIR: calibration inputs for --quantize */
+    const char *dilation;      /* --dilation auto|direct|s2b: dilated-conv lowering */
 } CompileOpts;
 
 static int compile_option(void *ctx, int argc, char **argv, int *i)
@@ -123,6 +126,8 @@ static int compile_option(void *ctx, int argc, char **argv, int *i)
         dst = &o->quantize, opt = "--quantize";
     else if (cli_is_opt(opt, "--calib"))
         dst = &o->calib, opt = "--calib";
+    else if (cli_is_opt(opt, "--dilation"))
+        dst = &o->dilation, opt = "--dilation";
     if (!dst)
         return cli_target_option(&o->fw, argc, argv, i);
     *dst = cli_value(argc, argv, i, opt);
@@ -149,7 +154,14 @@ static bool optimize(Arena *a, Graph *g, const CompileOpts *o, Diag *d)
         }
         names = v;
     } else {
-        names = pass_pipeline_for_level(o->level, &n);
+        /* int8: the phase ops have no int8 form, dilated convs stay direct */
+        const char *dil = o->quantize ? "direct" : o->dilation;
+        names = pass_pipeline_for_dilation(a, o->level, dil, &n);
+        if (!names) {
+            diag_error(d, loc_file(NULL), "--dilation: expected auto, direct or s2b, not '%s'",
+                       o->dilation);
+            return false;
+        }
     }
     PassOptions po = {.print_after = o->print_after, .print_after_all = o->print_after_all,
                       .print_to = stderr, .verify_each = true,
@@ -233,7 +245,7 @@ static int emit_c(Arena *a, const BuiltNet *net, const NetArgs *na, const Compil
 int cmd_compile(int argc, char **argv, Arena *a, Diag *d)
 {
     NetArgs na;
-    CompileOpts o = {.name = "net", .emit = "c", .level = 2};
+    CompileOpts o = {.name = "net", .emit = "c", .level = 2, .dilation = "auto"};
     int rc = cli_parse_net_cmd(argc, argv, &na, &o, compile_option);
     if (rc)
         return rc;

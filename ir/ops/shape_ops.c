@@ -1,6 +1,7 @@
 /* shape_ops.c — shape rules of ops that move data without arithmetic:
  * param, concat (channels), crop (x[:, :, top:, left:]), zero
- * (zeros shaped like x[:, :, ::s, ::s], DARTS' Zero op) and resize_bilinear. */
+ * (zeros shaped like x[:, :, ::s, ::s], DARTS' Zero op), resize_bilinear and
+ * space_to_batch / batch_to_space (the phases of a dilated conv). */
 #include "../internal.h"
 
 bool infer_param(const Graph *g, const Node *n, Shape *out, Diag *d)
@@ -92,6 +93,53 @@ bool infer_argmax(const Graph *g, const Node *n, Shape *out, Diag *d)
         return false;
     }
     s.d[1] = 1;
+    *out = s;
+    return true;
+}
+
+/* space_to_batch: [N,C,H,W] zero-padded by pad[4] to sizes divisible by
+ * block r -> [N*r*r, C, (H+t+b)/r, (W+l+r)/r]. */
+bool infer_space_to_batch(const Graph *g, const Node *n, Shape *out, Diag *d)
+{
+    if (!need_rank(g, n, 0, 4, d))
+        return false;
+    const S2bAttrs *a = &n->attrs.s2b;
+    Shape s = *in_shape(g, n, 0);
+    int64_t r = a->block, ph = s.d[2] + a->pad[0] + a->pad[2], pw = s.d[3] + a->pad[1] + a->pad[3];
+    if (r < 1 || r > 256 || a->pad[0] < 0 || a->pad[1] < 0 || a->pad[2] < 0 || a->pad[3] < 0 ||
+        ph % r || pw % r) {
+        diag_error(d, n->loc, "space_to_batch: block %d and pads [%d,%d,%d,%d] do not tile "
+                   "%lldx%lld", a->block, a->pad[0], a->pad[1], a->pad[2], a->pad[3],
+                   (long long)s.d[2], (long long)s.d[3]);
+        return false;
+    }
+    s.d[0] *= r * r;
+    s.d[2] = ph / r;
+    s.d[3] = pw / r;
+    *out = s;
+    return true;
+}
+
+/* batch_to_space: [N*r*r, C, h, w] -> [N, C, h*r - t - b, w*r - l - r]. */
+bool infer_batch_to_space(const Graph *g, const Node *n, Shape *out, Diag *d)
+{
+    if (!need_rank(g, n, 0, 4, d))
+        return false;
+    const B2sAttrs *a = &n->attrs.b2s;
+    Shape s = *in_shape(g, n, 0);
+    int64_t r = a->block;
+    bool ok = r >= 1 && r <= 256 && s.d[0] % (r * r) == 0 && a->crop[0] >= 0 &&
+              a->crop[1] >= 0 && a->crop[2] >= 0 && a->crop[3] >= 0;
+    int64_t oh = s.d[2] * r - a->crop[0] - a->crop[2], ow = s.d[3] * r - a->crop[1] - a->crop[3];
+    if (!ok || oh < 1 || ow < 1) {
+        diag_error(d, n->loc, "batch_to_space: block %d and crops [%d,%d,%d,%d] do not fit "
+                   "batch %lld of %lldx%lld", a->block, a->crop[0], a->crop[1], a->crop[2],
+                   a->crop[3], (long long)s.d[0], (long long)s.d[2], (long long)s.d[3]);
+        return false;
+    }
+    s.d[0] /= r * r;
+    s.d[2] = oh;
+    s.d[3] = ow;
     *out = s;
     return true;
 }

@@ -144,6 +144,16 @@ void rt_ref_concat(int64_t n, int64_t hw, int nx, const float *const *xs, const 
  * top+oh <= h and left+ow <= w. */
 void rt_ref_crop(int64_t n, int64_t c, int64_t h, int64_t w, int64_t top, int64_t left,
                  int64_t oh, int64_t ow, const float *x, float *y);
+/* space_to_batch: x[n,c,h,w] read as zero-padded by top/left (and whatever
+ * bottom/right the phase size ph x pw needs); phase (py,px) of block r goes
+ * to y[(py*r+px)*n + b, :, i, j] = xpad[b, :, py + r*i, px + r*j]. */
+void rt_ref_space_to_batch(int64_t n, int64_t c, int64_t h, int64_t w, int r, int top,
+                           int left, int64_t ph, int64_t pw, const float *x, float *y);
+/* batch_to_space: the inverse interleave of phases x[r*r*n, c, ph, pw] with
+ * the first top rows and left columns cropped: y[b, :, oy, ox] for
+ * oy + top = r*i + py is x[(py*r+px)*n + b, :, i, j]. y is [n, c, oh, ow]. */
+void rt_ref_batch_to_space(int64_t n, int64_t c, int64_t ph, int64_t pw, int r, int top,
+                           int left, int64_t oh, int64_t ow, const float *x, float *y);
 /* Output spatial size of zero with stride s: (in - 1) / s + 1. */
 int64_t rt_zero_out(int64_t in, int stride);
 /* y = 0 (numel floats): the "none" op, shaped like x[:, :, ::s, ::s]. */

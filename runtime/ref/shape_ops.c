@@ -29,6 +29,38 @@ void rt_ref_crop(int64_t n, int64_t c, int64_t h, int64_t w, int64_t top, int64_
                    (size_t)ow * sizeof *y);
 }
 
+void rt_ref_space_to_batch(int64_t n, int64_t c, int64_t h, int64_t w, int r, int top,
+                           int left, int64_t ph, int64_t pw, const float *x, float *y)
+{
+    for (int64_t p = 0; p < (int64_t)r * r; p++)
+        for (int64_t bc = 0; bc < n * c; bc++) {
+            const float *xp = x + bc * h * w;
+            float *yp = y + (p * n * c + bc) * ph * pw;
+            for (int64_t i = 0; i < ph; i++) {
+                int64_t iy = p / r + r * i - top;
+                for (int64_t j = 0; j < pw; j++) {
+                    int64_t ix = p % r + r * j - left;
+                    bool in = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                    yp[i * pw + j] = in ? xp[iy * w + ix] : 0.0f;
+                }
+            }
+        }
+}
+
+void rt_ref_batch_to_space(int64_t n, int64_t c, int64_t ph, int64_t pw, int r, int top,
+                           int left, int64_t oh, int64_t ow, const float *x, float *y)
+{
+    for (int64_t bc = 0; bc < n * c; bc++)
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t py = (oy + top) % r, i = (oy + top) / r;
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t px = (ox + left) % r, j = (ox + left) / r;
+                int64_t phase = (py * r + px) * n * c + bc;
+                y[(bc * oh + oy) * ow + ox] = x[(phase * ph + i) * pw + j];
+            }
+        }
+}
+
 int64_t rt_zero_out(int64_t in, int stride) { return stride < 1 ? 0 : (in - 1) / stride + 1; }
 
 void rt_ref_zero(int64_t numel, float *y) { memset(y, 0, (size_t)numel * sizeof *y); }

@@ -59,6 +59,8 @@ static GradFn *const grad_table[NOP] = {
 #define READS_argmax          0                      /* refused by rt_tape_new */
 #define READS_softmax         RD_OUT                 /* dx = y * (dy - sum(dy * y)) */
 #define READS_scale           (RD_IN(0) | RD_IN(1))  /* x for ds, s for dx */
+#define READS_space_to_batch  0                      /* refused: no backward */
+#define READS_batch_to_space  0                      /* refused: no backward */
 
 const uint32_t rt_grad_reads[] = {
 #define OP(E, l, nmin, nmax, ak, fl) [OP_##E] = READS_##l,
@@ -207,6 +209,22 @@ static bool grad_crop(Tape *t, const Node *n, const float *dy, float *const *dx)
         rt_crop_backward(x->d[0], x->d[1], x->d[2], x->d[3], n->attrs.crop.top,
                          n->attrs.crop.left, out->d[2], out->d[3], dy, dx[0]);
     return true;
+}
+
+/* The dilated-conv lowering's data movement: only in graphs lowered for
+ * codegen (passes/lower_dilation.c), which are not trained. */
+static bool grad_space_to_batch(Tape *t, const Node *n, const float *dy, float *const *dx)
+{
+    (void)dy, (void)dx;
+    diag_error(t->d, n->loc, "space_to_batch: no backward");
+    return false;
+}
+
+static bool grad_batch_to_space(Tape *t, const Node *n, const float *dy, float *const *dx)
+{
+    (void)dy, (void)dx;
+    diag_error(t->d, n->loc, "batch_to_space: no backward");
+    return false;
 }
 
 /* The output is constant: nothing reaches the operand (the driver never

@@ -200,6 +200,23 @@ static bool fwd_crop(Tape *t, const Node *n, float *y)
     return true;
 }
 
+/* space_to_batch, batch_to_space: the conv lowering passes/lower_dilation.c
+ * makes for the emitted C. They have no backward, so the tape refuses them
+ * at once rather than after a forward. */
+static bool fwd_space_to_batch(Tape *t, const Node *n, float *y)
+{
+    (void)y;
+    diag_error(t->d, n->loc, "space_to_batch: no backward (train the graph before lowering)");
+    return false;
+}
+
+static bool fwd_batch_to_space(Tape *t, const Node *n, float *y)
+{
+    (void)y;
+    diag_error(t->d, n->loc, "batch_to_space: no backward (train the graph before lowering)");
+    return false;
+}
+
 static bool fwd_zero(Tape *t, const Node *n, float *y)
 {
     rt_ref_zero(shape_numel(shape_of(t, n->out)), y);
