@@ -104,6 +104,16 @@ static CgKernel dense_kernel(CgCtx *c, const Node *n)
     return a->stride[1] == 1 ? CK_DCONV_S1 : CK_DCONV_S2;
 }
 
+/* A 1x1 conv (groups 1) with a stride other than 1 x 1 and no padding
+ * (FactorizedReduce's) runs the strided pointwise kernel (emit_c_pw.c). */
+static bool strided_pointwise(CgCtx *c, const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    return dim(c, n->in[1], 2) == 1 && dim(c, n->in[1], 3) == 1 && a->groups == 1 &&
+           (a->stride[0] != 1 || a->stride[1] != 1) && !a->pad[0] && !a->pad[1] &&
+           !a->pad[2] && !a->pad[3];
+}
+
 /* Suffixes of the pointwise kernel's forms, CK_CONV2D_1X1 + (pre, addend, act)
  * as a binary number. */
 static const char *const pw_form[8] = {"", "_relu", "_add", "_add_relu", "_pre", "_pre_relu",
@@ -137,7 +147,8 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
         return true;
     }
     bool depthwise = a->groups == ch && oc == ch;
-    CgKernel k = a->pre ? CK_CONV2D_PRE : depthwise ? dw_kernel(c, n) : dense_kernel(c, n);
+    CgKernel k = a->pre ? CK_CONV2D_PRE : depthwise ? dw_kernel(c, n)
+                 : strided_pointwise(c, n) ? CK_PW_STRIDED : dense_kernel(c, n);
     bool generic = k == CK_CONV2D || k == CK_CONV2D_PRE;
     cg_use_kernel(c, k);
     cg_buf_printf(&c->body,
@@ -158,6 +169,7 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
     }
     cg_buf_printf(&c->body, "        nasc_rt_%s(%s, %s, %s, %s, &p);\n",
                   k == CK_DCONV_S1 ? "dconv_s1" : k == CK_DCONV_S2 ? "dconv_s2"
+                  : k == CK_PW_STRIDED ? "pw_strided"
                   : k == CK_DWCONV2D ? "dwconv2d" : dw_name[k - CK_DW3S1D1],
                   xs, wv, bs, ys);
     if (r || relu) {

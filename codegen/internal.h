@@ -38,6 +38,7 @@ typedef enum CgKernel {
     CK_CONV2D_PRE,   /* the same with pre=relu: also every pre the fast kernels lack */
     CK_DCONV_S1,     /* dense (groups 1), horizontal stride 1 (emit_c_conv.c) */
     CK_DCONV_S2,     /* the same, horizontal stride 2 */
+    CK_PW_STRIDED,   /* pointwise with a stride, no pad (emit_c_pw.c) */
     CK_PW_TILES,     /* register-blocked tiles of the pointwise kernel */
     CK_PW_TILES_PRE, /* the same reading relu(x) (a fused pre=relu) */
     CK_CONV2D_1X1,   /* pointwise, stride 1, no pad, groups 1; then its fused */
@@ -89,6 +90,8 @@ typedef struct CgKernelDef {
 extern const CgKernelDef cg_kernels[NCK];
 /* Texts of CK_DCONV_S1 and CK_DCONV_S2 (emit_c_conv.c). */
 extern const char cg_k_dconv_s1[], cg_k_dconv_s2[];
+/* Text of CK_PW_STRIDED (emit_c_pw.c). */
+extern const char cg_k_pw_strided[];
 /* Whether the dense kernels take a groups-1 conv with these attributes, input
  * height h, output height oh and a kh x kw filter: horizontal stride 1 or 2
  * and the rows an edge block stages fit its buffers (emit_c_conv.c). */

@@ -379,7 +379,8 @@ static Graph *build_dw(Arena *ar)
  * is border), symmetric and asymmetric pads, output channels 13, 10, 7, 5
  * (not multiples of the 4-channel tile), odd and even maps (37x35: the last
  * interior row pair overlaps the one before), with and without bias, a 1x1
- * stride-2 conv (DARTS' FactorizedReduce), batch 2. Outputs are resized to
+ * stride-2 conv (DARTS' FactorizedReduce: the strided pointwise kernel, see
+ * strided.c), batch 2. Outputs are resized to
  * 37x35 and concatenated; they must match the interpreter within the usual
  * tolerance (the kernels keep its summation order; only contraction differs). */
 static Graph *build_dense(Arena *ar)
@@ -750,6 +751,8 @@ const Case cases[] = {
     {"fused", NULL, build_fused, false, false, true, text_fused},
     {"dense16", NULL, build_dense16, false, false, true, text_dense},
     {"dense_random", NULL, build_dense_random, false, false, true, NULL},
+    {"strided", NULL, build_strided, false, false, true, text_strided},
+    {"linear32", NULL, build_linear32, false, false, true, NULL},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 

@@ -21,6 +21,11 @@ extern const Case cases[]; /* terminated by {NULL} */
 Graph *build_fused(Arena *a);
 void text_fused(const Graph *g, const char *text, int *failures);
 
+/* strided.c: the strided pointwise and linear cases, and the text check. */
+Graph *build_strided(Arena *a);
+void text_strided(const Graph *g, const char *text, int *failures);
+Graph *build_linear32(Arena *a);
+
 /* Seeded input for case k: n floats, caller frees. */
 float *case_input(const Case *k, int64_t n);
 /* Graphs and options cg_emit_c must refuse; returns the failure count. */

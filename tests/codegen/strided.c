@@ -1,0 +1,145 @@
+/* strided.c — test_emit_c cases of the strided pointwise kernel
+ * (nasc_rt_pw_strided, codegen/emit_c_pw.c) and of the linear kernel's
+ * blocks of 32 outputs.
+ *
+ * "strided": 1x1 convs with no padding and strides 2 x 2 (FactorizedReduce),
+ * 3 x 3, 1 x 2 and 2 x 1 on odd and even maps, batch 2; 37 input channels
+ * (chunks of 16, 16 and 5) and 40 (16, 16, 8); 13 and 17 output channels (a
+ * last block of 5 or 1 channels that repeats its last one) and 8; output
+ * maps of 56 positions (a last block of 32 moved back), 42, 64 (two whole
+ * blocks), 9 and 4 (fewer than one block), 1x1; with and without bias, one
+ * with a fused addend and relu (the epilogue pass after the call). Outputs
+ * resized to 8x8 and concatenated.
+ *
+ * "linear32": global pooling, then linear layers 37 -> 70 (two blocks of
+ * 32 outputs and one of 6) -> 64 (two whole blocks) -> 5 (less than a
+ * block), without bias on the middle one, batch 2.
+ */
+#include "tests/codegen/cases.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng;
+
+static float frand(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (float)((double)((rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2 - 1);
+}
+
+static ValueId param(Graph *g, const char *name, Shape s)
+{
+    ValueId v = ir_graph_add_param(g, s, name, (Loc){0});
+    int64_t n = shape_numel(&s);
+    float *p = arena_calloc(g->arena, (size_t)n, sizeof *p);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = frand() * 0.5f;
+    g->vals[v].data = p;
+    return v;
+}
+
+static ValueId node(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32_t nin)
+{
+    Diag d;
+    diag_init(&d);
+    ValueId v = ir_graph_add_node(g, op, in, nin, a, (Loc){0}, &d);
+    if (!v) { /* a bug in this file, not in the code under test */
+        diag_print(&d, stderr);
+        abort();
+    }
+    diag_free(&d);
+    return v;
+}
+
+/* A 1x1 conv `name` with strides sh, sw, no padding; addend r (0: none)
+ * and act fused. */
+static ValueId pw(Graph *g, ValueId x, const char *name, int64_t oc, int sh, int sw, bool bias,
+                  ValueId r, int act)
+{
+    char wn[64], bn[64];
+    snprintf(wn, sizeof wn, "%s.weight", name);
+    snprintf(bn, sizeof bn, "%s.bias", name);
+    Attrs a = {.conv = {.stride = {sh, sw}, .dilation = {1, 1}, .groups = 1,
+                        .addend = r != 0, .act = act}};
+    ValueId in[4] = {x, param(g, wn, shape4(oc, g->vals[x].shape.d[1], 1, 1))};
+    uint32_t n = 2;
+    if (bias)
+        in[n++] = param(g, bn, shape_make(1, &oc));
+    if (r)
+        in[n++] = r;
+    return node(g, OP_CONV2D, &a, in, n);
+}
+
+static ValueId resized(Graph *g, ValueId x)
+{
+    Attrs a = {.resize = {{8, 8}, 0}};
+    return node(g, OP_RESIZE_BILINEAR, &a, &x, 1);
+}
+
+static ValueId cropped(Graph *g, ValueId x, int top, int left)
+{
+    Attrs a = {.crop = {top, left}};
+    return node(g, OP_CROP, &a, &x, 1);
+}
+
+Graph *build_strided(Arena *ar)
+{
+    rng = 0x57a1dedull;
+    Graph *g = ir_graph_new(ar, "strided");
+    ValueId x = ir_graph_add_input(g, shape4(2, 37, 16, 15), "x");
+    ValueId x15 = cropped(g, x, 1, 2), x14 = cropped(g, x, 2, 3); /* 15x13, 14x12 */
+    ValueId w40 = pw(g, x, "widen", 40, 1, 1, true, 0, 0);       /* stride 1: pointwise */
+    ValueId a = pw(g, x, "fr0", 13, 2, 2, true, 0, 0);            /* 8x8: 64 = 2 x 32 */
+    ValueId b = pw(g, x15, "fr1", 13, 2, 2, true, 0, 0);          /* 8x7: 56 = 32 + 24 */
+    ValueId c = pw(g, x14, "fr2", 13, 2, 2, false, 0, 0);         /* 7x6: 42 */
+    ValueId d = pw(g, w40, "c40", 17, 2, 2, true, 0, 0);          /* 8x8 */
+    ValueId e = pw(g, x, "s3", 17, 3, 3, true, 0, 0);             /* 6x5: 30 < 32 */
+    ValueId f = pw(g, x15, "s12", 8, 1, 2, true, 0, 0);           /* 15x7 */
+    ValueId h = pw(g, x15, "s21", 8, 2, 1, false, 0, 0);          /* 8x13 */
+    ValueId k = pw(g, x, "fused", 13, 2, 2, true, a, ACT_RELU);   /* addend a, relu */
+    ValueId t = pw(g, cropped(g, x, 10, 9), "tiny", 13, 3, 3, true, 0, 0); /* 2x2 */
+    ValueId u = pw(g, cropped(g, x, 15, 14), "one", 8, 2, 2, false, 0, 0); /* 1x1 */
+    ValueId cat[] = {a,          resized(g, b), resized(g, c), d, resized(g, e),
+                     resized(g, f), resized(g, h), k,          resized(g, t), resized(g, u)};
+    ir_graph_add_output(g, node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]));
+    return g;
+}
+
+/* Every strided 1x1 conv of the case runs the strided pointwise kernel. */
+void text_strided(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    if (!strstr(text, "nasc_rt_pw_strided(input") || !strstr(text, "nasc_rt_pw_strided((ws") ||
+        !strstr(text, "nasc_rt_epilogue(")) {
+        fprintf(stderr, "strided: a call of nasc_rt_pw_strided or the epilogue is missing\n");
+        (*failures)++;
+    }
+    if (strstr(text, "nasc_rt_conv2d(") || strstr(text, "nasc_rt_dconv_s")) {
+        fprintf(stderr, "strided: a strided 1x1 conv ran another kernel\n");
+        (*failures)++;
+    }
+}
+
+Graph *build_linear32(Arena *ar)
+{
+    rng = 0x11ea7ull;
+    Graph *g = ir_graph_new(ar, "linear32");
+    ValueId x = ir_graph_add_input(g, shape4(2, 37, 3, 2), "x");
+    ValueId h = node(g, OP_GAVGPOOL, NULL, &x, 1); /* [2,37,1,1] */
+    int64_t k[3] = {70, 64, 5};
+    for (int i = 0; i < 3; i++) {
+        char wn[32], bn[32];
+        snprintf(wn, sizeof wn, "fc%d.weight", i);
+        snprintf(bn, sizeof bn, "fc%d.bias", i);
+        ValueId in[3] = {h, param(g, wn, shape_make(2, (int64_t[]){k[i], i ? k[i - 1] : 37})),
+                         param(g, bn, shape_make(1, &k[i]))};
+        h = node(g, OP_LINEAR, NULL, in, i == 1 ? 2 : 3);
+    }
+    ir_graph_add_output(g, h);
+    return g;
+}
+
