@@ -68,7 +68,7 @@ static bool emitc_param(CgCtx *c, const Node *n)
  * stride 1 or 2 and dilation 1 or 2, each the same along both axes: every
  * DARTS sep_conv and dil_conv), else the generic CK_DWCONV2D. The kernel
  * stages the (K - 1) * D + 1 padded rows one output row reads in a buffer of
- * 896 floats, each row S * half floats (K_DW in emit_c_kernels.c, whose row
+ * 896 floats, each row S * half floats (K_DW in emit_c_dw.c, whose row
  * width this repeats): wider maps keep the generic kernel. */
 static const char *const dw_name[8] = {"dw3s1d1", "dw3s1d2", "dw3s2d1", "dw3s2d2",
                                        "dw5s1d1", "dw5s1d2", "dw5s2d1", "dw5s2d2"};

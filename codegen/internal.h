@@ -50,7 +50,7 @@ typedef enum CgKernel {
     CK_CONV2D_1X1_PRE_ADD,
     CK_CONV2D_1X1_PRE_ADD_RELU,
     CK_DWCONV2D,     /* depthwise: groups == c == oc, any geometry */
-    CK_DW_EDGE,      /* helper: border outputs of the specialised depthwise */
+    CK_DW_STAGE,     /* helper: stages padded rows for the specialised depthwise */
     CK_DW3S1D1,      /* depthwise KxK, stride S, dilation D along both axes; */
     CK_DW3S1D2,      /*   the order of these eight is (K == 5, S == 2, D == 2) */
     CK_DW3S2D1,      /*   read as a binary number: CK_DW3S1D1 + index */
@@ -92,6 +92,10 @@ extern const CgKernelDef cg_kernels[NCK];
 extern const char cg_k_dconv_s1[], cg_k_dconv_s2[];
 /* Text of CK_PW_STRIDED (emit_c_pw.c). */
 extern const char cg_k_pw_strided[];
+/* Texts of CK_DWCONV2D, CK_DW_STAGE and CK_DW<K>S<S>D<D> (emit_c_dw.c). */
+extern const char cg_k_dwconv2d[], cg_k_dw_stage[], cg_k_dw3s1d1[], cg_k_dw3s1d2[],
+    cg_k_dw3s2d1[], cg_k_dw3s2d2[], cg_k_dw5s1d1[], cg_k_dw5s1d2[], cg_k_dw5s2d1[],
+    cg_k_dw5s2d2[];
 /* Whether the dense kernels take a groups-1 conv with these attributes, input
  * height h, output height oh and a kh x kw filter: horizontal stride 1 or 2
  * and the rows an edge block stages fit its buffers (emit_c_conv.c). */
