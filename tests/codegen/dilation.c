@@ -31,6 +31,7 @@
 #include "passes/passes.h"
 #include "runtime/interp.h"
 #include "tests/check.h"
+#include "tests/codegen/emit_util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -136,13 +137,6 @@ static bool has_op(const Graph *g, Op op)
     return false;
 }
 
-static bool write_file(const char *path, const void *p, size_t bytes)
-{
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(p, 1, bytes, f) == bytes;
-    return f && fclose(f) == 0 && ok;
-}
-
 static float *seeded(int64_t n, uint32_t seed)
 {
     float *x = malloc((size_t)n * sizeof *x);
@@ -151,34 +145,6 @@ static float *seeded(int64_t n, uint32_t seed)
         x[i] = (float)((double)(seed >> 8) / (double)(1u << 24) * 2.0 - 1.0);
     }
     return x;
-}
-
-static bool emit(const Graph *g, const char *dir, const char *name)
-{
-    char cpath[600], hpath[600];
-    snprintf(cpath, sizeof cpath, "%s/%s.c", dir, name);
-    snprintf(hpath, sizeof hpath, "%s/%s.h", dir, name);
-    FILE *cf = fopen(cpath, "w"), *hf = fopen(hpath, "w");
-    CgOptions o = {.name = name};
-    Diag d;
-    diag_init(&d);
-    bool ok = cf && hf && cg_emit_c(g, &o, cf, hf, &d);
-    if (cf)
-        fclose(cf);
-    if (hf)
-        fclose(hf);
-    if (!ok)
-        diag_print(&d, stderr);
-    diag_free(&d);
-    return ok;
-}
-
-static int run(const char *cmd)
-{
-    int rc = system(cmd);
-    if (rc != 0)
-        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-    return rc;
 }
 
 /* One net of a driver: its C prefix and sizes in floats / bytes. */
@@ -333,7 +299,7 @@ static bool lower_and_emit(const Geom *g, int s, bool bench, const Ref *ref, con
         if (!bench)
             check_rewrite(g, s, gr);
         net->in = ref->nx, net->out = ref->ny, net->ws = cg_workspace_bytes(gr);
-        ok = emit(gr, dir, net->name);
+        ok = cgtest_emit(gr, NULL, dir, net->name);
     }
     if (d.nmsg)
         diag_print(&d, stderr);
@@ -348,7 +314,7 @@ static bool write_input(const char *dir, int gi, const Ref *r)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/in_%d.bin", dir, gi);
-    return write_file(path, r->x, (size_t)r->nx * sizeof *r->x);
+    return cgtest_write_file(path, r->x, (size_t)r->nx * sizeof *r->x);
 }
 
 /* Builds dir's nets with cc and flags and runs them (argv: dir). */
@@ -364,7 +330,7 @@ static bool build_and_run(const char *dir, const Net *nets, int n, const char *c
         at += snprintf(cmd + at, len - (size_t)at, " %s/%s.c", dir, nets[i].name);
     snprintf(cmd + at, len - (size_t)at, " %s/driver.c -o %s/driver && %s/driver %s", dir, dir,
              dir, dir);
-    bool ok = run(cmd) == 0;
+    bool ok = cgtest_run(cmd) == 0;
     free(cmd);
     return ok;
 }
@@ -390,7 +356,7 @@ static void test_strategy(int s, const char *workdir, char **ccs, int ncc, Ref *
     int geom[NGEOM];
     snprintf(dir, sizeof dir, "%s/%s", workdir, strategies[s]);
     snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
-    if (run(cmd) != 0)
+    if (cgtest_run(cmd) != 0)
         return;
     for (int i = 0; i < NGEOM; i++) {
         snprintf(nets[i].name, sizeof nets[i].name, "g%d", i);
@@ -439,7 +405,7 @@ static void bench(const char *workdir, const char *cc, Ref *refs)
     int geom[2 * NGEOM];
     snprintf(dir, sizeof dir, "%s/bench", workdir);
     snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
-    if (run(cmd) != 0)
+    if (cgtest_run(cmd) != 0)
         return;
     for (int i = 0; i < NGEOM; i++)
         for (int s = 0; s < 2; s++) {
@@ -464,7 +430,7 @@ static void bench(const char *workdir, const char *cc, Ref *refs)
         at += snprintf(c + at, len - (size_t)at, " %s/%s.c", dir, nets[i].name);
     snprintf(c + at, len - (size_t)at, " %s/driver.c -o %s/driver && %s/driver %s > %s", dir,
              dir, dir, dir, cmd);
-    bool ok = run(c) == 0;
+    bool ok = cgtest_run(c) == 0;
     free(c);
     size_t tl;
     char *times = ok ? check_slurp(cmd, &tl) : NULL;

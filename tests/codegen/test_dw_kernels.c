@@ -13,38 +13,11 @@
 #include "codegen/codegen.h"
 #include "tests/check.h"
 #include "tests/codegen/cases.h"
+#include "tests/codegen/emit_util.h"
 
 static const char strict[] = "-std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wvla "
                              "-Wconversion -Wdouble-promotion -Wfloat-equal -Wcast-qual "
                              "-Wstrict-prototypes -Wmissing-prototypes -ffp-contract=off";
-
-static int run(const char *cmd)
-{
-    int rc = system(cmd);
-    if (rc != 0)
-        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
-
-static bool emit(const Graph *g, const char *dir)
-{
-    char cpath[600], hpath[600];
-    snprintf(cpath, sizeof cpath, "%s/dw.c", dir);
-    snprintf(hpath, sizeof hpath, "%s/dw.h", dir);
-    FILE *cf = fopen(cpath, "w"), *hf = fopen(hpath, "w");
-    CgOptions o = {.name = "dw"};
-    Diag d;
-    diag_init(&d);
-    bool ok = cf && hf && cg_emit_c(g, &o, cf, hf, &d);
-    if (cf)
-        fclose(cf);
-    if (hf)
-        fclose(hf);
-    if (!ok)
-        diag_print(&d, stderr);
-    diag_free(&d);
-    return ok;
-}
 
 /* Builds the harness with flags as dir/tag and runs it with arg; false if
  * the build (when must_build) or the run fails. */
@@ -54,10 +27,10 @@ static bool build_run(const char *harness, const char *dir, const char *cc, cons
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s %s '-DKERNELS=\"%s/dw.c\"' -I%s %s -o %s/%s", cc, flags, dir,
              dir, harness, dir, tag);
-    if (run(cmd) != 0)
+    if (cgtest_run(cmd) != 0)
         return false;
     snprintf(cmd, sizeof cmd, "%s/%s %s", dir, tag, arg);
-    return run(cmd) == 0;
+    return cgtest_run(cmd) == 0;
 }
 
 int main(int argc, char **argv)
@@ -77,7 +50,7 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
     Arena a;
     arena_init(&a);
-    CHECK(run(cmd) == 0 && emit(k->build(&a), dir));
+    CHECK(cgtest_run(cmd) == 0 && cgtest_emit(k->build(&a), NULL, dir, "dw"));
     arena_free_all(&a);
     if (failures)
         return 1;

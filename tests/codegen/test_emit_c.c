@@ -16,6 +16,7 @@
 #include "codegen/codegen.h"
 #include "runtime/interp.h"
 #include "tests/codegen/cases.h"
+#include "tests/codegen/emit_util.h"
 #include "tests/check.h"
 
 #include <math.h>
@@ -27,34 +28,6 @@ static const char *harness, *workdir, *cc;
 static const char strict[] = "-std=c99 -Wall -Wextra -Werror -pedantic -O2 -Wshadow -Wvla "
                              "-Wconversion -Wdouble-promotion -Wfloat-equal -Wcast-qual "
                              "-Wstrict-prototypes -Wmissing-prototypes";
-
-static bool write_floats(const char *path, const float *v, int64_t n)
-{
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(v, sizeof *v, (size_t)n, f) == (size_t)n;
-    return f && fclose(f) == 0 && ok;
-}
-
-/* Emits g into dir/name.{c,h}; false (with the diagnostics printed) on error. */
-static bool emit(const Graph *g, const char *dir, const char *name, const char *banner)
-{
-    char cpath[512], hpath[512];
-    snprintf(cpath, sizeof cpath, "%s/%s.c", dir, name);
-    snprintf(hpath, sizeof hpath, "%s/%s.h", dir, name);
-    FILE *cf = fopen(cpath, "w"), *hf = fopen(hpath, "w");
-    CgOptions o = {.name = name, .banner = banner};
-    Diag d;
-    diag_init(&d);
-    bool ok = cf && hf && cg_emit_c(g, &o, cf, hf, &d);
-    if (cf)
-        fclose(cf);
-    if (hf)
-        fclose(hf);
-    if (!ok)
-        diag_print(&d, stderr);
-    diag_free(&d);
-    return ok;
-}
 
 /* text without its comments (which may well mention sqrt or stdio). */
 static char *strip_comments(const char *text)
@@ -119,14 +92,6 @@ static void scan_forbidden(const char *commented, const char *what)
     free(text);
 }
 
-static int run(const char *cmd)
-{
-    int rc = system(cmd);
-    if (rc != 0)
-        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
-
 /* Compiles case dir with flags, runs it, returns the output or NULL. */
 static float *build_and_run(const Graph *g, const Case *k, const char *dir, const char *flags,
                             const char *tag)
@@ -149,10 +114,10 @@ static float *build_and_run(const Graph *g, const Case *k, const char *dir, cons
              "-DEXP_OUT_H=%lld -DEXP_OUT_W=%lld -DEXP_WS=%lld %s %s/%s.c -o %s",
              cc, flags, dir, k->name, up, k->name, d[0], d[1], d[2], d[3], d[4], d[5], d[6],
              d[7], (long long)cg_workspace_bytes(g), harness, dir, k->name, exe);
-    if (run(cmd) != 0)
+    if (cgtest_run(cmd) != 0)
         return NULL;
     snprintf(cmd, sizeof cmd, "%s %s/in.bin %s/out_%s.bin", exe, dir, dir, tag);
-    if (run(cmd) != 0)
+    if (cgtest_run(cmd) != 0)
         return NULL;
     snprintf(cmd, sizeof cmd, "%s/out_%s.bin", dir, tag);
     size_t len;
@@ -185,7 +150,9 @@ static void test_case(const Case *k, bool asan)
     snprintf(dir, sizeof dir, "%s/%s", workdir, k->name);
     snprintf(dir2, sizeof dir2, "%s/%s.again", workdir, k->name);
     snprintf(p1, sizeof p1, "mkdir -p %s %s", dir, dir2);
-    if (run(p1) != 0 || !emit(g, dir, k->name, k->banner) || !emit(g, dir2, k->name, k->banner)) {
+    CgOptions o = {.banner = k->banner};
+    if (cgtest_run(p1) != 0 || !cgtest_emit(g, &o, dir, k->name) ||
+        !cgtest_emit(g, &o, dir2, k->name)) {
         CHECKF(0, "%s: emission failed", k->name);
         arena_free_all(&a);
         return;
@@ -211,7 +178,8 @@ static void test_case(const Case *k, bool asan)
     snprintf(p1, sizeof p1, "%s/in.bin", dir);
     Diag d;
     diag_init(&d);
-    bool ok = write_floats(p1, in, nin) && rt_interp_run(g, in, ref, NULL, &d);
+    bool ok = cgtest_write_file(p1, in, (size_t)nin * sizeof *in) &&
+              rt_interp_run(g, in, ref, NULL, &d);
     if (!ok)
         diag_print(&d, stderr);
     CHECKF(ok, "%s: interpreter failed", k->name);
