@@ -110,6 +110,10 @@ static bool check_options(const CgOptions *o, const char *header, Diag *d)
         diag_error(d, (Loc){0}, "codegen: unknown target %d", (int)o->target);
         return false;
     }
+    if ((unsigned)o->conv >= CG_NCONV) {
+        diag_error(d, (Loc){0}, "codegen: unknown conv mode %d", (int)o->conv);
+        return false;
+    }
     if (!is_identifier(o->name)) {
         diag_error(d, (Loc){0}, "codegen: name '%s' is not a C identifier",
                    o->name ? o->name : "(null)");
@@ -678,6 +682,7 @@ static void ctx_init(CgCtx *c, const Graph *g, const CgOptions *o, Diag *d)
     c->d = d;
     c->blob = o->weights_blob;
     c->profile = o->weights_blob && o->profile;
+    c->conv = o->conv;
     arena_init(&c->arena);
     c->num = arena_calloc(&c->arena, g->nval, sizeof *c->num);
     c->cname = arena_calloc(&c->arena, g->nval, sizeof *c->cname);
