@@ -32,6 +32,16 @@ bool cg_target_parse(const char *name, CgTarget *t);
 /* NAME_WORKSPACE_ALIGN of target t, in bytes. */
 int cg_target_workspace_align(CgTarget t);
 
+/* How dense 3x3 stride-1 convolutions are computed (CgOptions.conv). */
+typedef enum CgConv {
+    CG_CONV_AUTO,     /* default: direct for now (emit_c_wino.c, cg_wino_chosen) */
+    CG_CONV_DIRECT,   /* never Winograd: every output the direct sum of the taps */
+    CG_CONV_WINOGRAD, /* Winograd F(4x4, 3x3) for every groups-1, 3x3, stride-1,
+                         dilation-1 conv without pre (host target only, no max_flash:
+                         ~740 KiB of stack, transformed weights uncounted) */
+    CG_NCONV
+} CgConv;
+
 typedef struct CgOptions {
     const char *name;        /* symbol prefix, e.g. "net" */
     const char *header_name; /* what the .c #includes, e.g. "net.h" */
@@ -55,6 +65,7 @@ typedef struct CgOptions {
                                 defines (referenced params and BatchNorm
                                 scales) exceed this many bytes in total; the
                                 message names the largest */
+    CgConv conv;             /* dense 3x3 stride-1 convs: auto, direct, winograd */
 } CgOptions;
 
 /* Writes the C file to c_out and the header to h_out. Every param must

@@ -110,6 +110,22 @@ static bool check_options(const CgOptions *o, const char *header, Diag *d)
         diag_error(d, (Loc){0}, "codegen: unknown target %d", (int)o->target);
         return false;
     }
+    if ((unsigned)o->conv >= CG_NCONV) {
+        diag_error(d, (Loc){0}, "codegen: unknown conv mode %d", (int)o->conv);
+        return false;
+    }
+    /* The Winograd kernel keeps ~740 KiB of scratch on the stack, and its
+     * transformed weight arrays are not in max_flash's count. */
+    if (o->conv == CG_CONV_WINOGRAD && o->target != CG_TARGET_HOST) {
+        diag_error(d, (Loc){0}, "codegen: --conv=winograd needs the host target (its kernel "
+                                "keeps ~740 KiB of scratch on the stack)");
+        return false;
+    }
+    if (o->conv == CG_CONV_WINOGRAD && o->max_flash > 0) {
+        diag_error(d, (Loc){0}, "codegen: --max-flash cannot count --conv=winograd's "
+                                "transformed weights; use --conv=direct for a flash budget");
+        return false;
+    }
     if (!is_identifier(o->name)) {
         diag_error(d, (Loc){0}, "codegen: name '%s' is not a C identifier",
                    o->name ? o->name : "(null)");
@@ -678,6 +694,7 @@ static void ctx_init(CgCtx *c, const Graph *g, const CgOptions *o, Diag *d)
     c->d = d;
     c->blob = o->weights_blob;
     c->profile = o->weights_blob && o->profile;
+    c->conv = o->conv;
     arena_init(&c->arena);
     c->num = arena_calloc(&c->arena, g->nval, sizeof *c->num);
     c->cname = arena_calloc(&c->arena, g->nval, sizeof *c->cname);

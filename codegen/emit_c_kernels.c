@@ -635,6 +635,7 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_DCONV_S1] = {cg_k_dconv_s1, {CK_SPAN, CK_CONV_P}, false},
     [CK_DCONV_S2] = {cg_k_dconv_s2, {CK_SPAN, CK_CONV_P}, false},
     [CK_PW_STRIDED] = {cg_k_pw_strided, {CK_CONV_P, -1}, false},
+    [CK_WINO4] = {cg_k_wino4, {CK_CONV_P, -1}, false},
     [CK_PW_TILES] = {k_pw_tiles, {-1, -1}, false},
     [CK_PW_TILES_PRE] = {k_pw_tiles_pre, {-1, -1}, false},
     [CK_CONV2D_1X1] = {k_conv2d_1x1, {CK_PW_TILES, -1}, false},

@@ -129,6 +129,8 @@ _Static_assert(CK_CONV2D_1X1_PRE_ADD_RELU - CK_CONV2D_1X1 == 7, "pw_form follows
  * their output right after the call. */
 static bool emitc_conv2d(CgCtx *c, const Node *n)
 {
+    if (cg_wino_chosen(c, n))
+        return cg_emit_wino(c, n); /* emit_c_wino.c */
     const Conv2dAttrs *a = &n->attrs.conv;
     ValueId x = n->in[0], w = n->in[1], y = n->out, b = ir_conv_bias(n), r = ir_conv_addend(n);
     const char *xs = cg_val(c, x), *wv = cg_val(c, w), *bs = b ? cg_val(c, b) : "NULL";

@@ -36,8 +36,8 @@ typedef struct BuiltNet {
  * past its value). Returns 1 if consumed, 0 if not a network option, -1
  * after printing a usage error. */
 int cli_net_option(NetArgs *na, int argc, char **argv, int *i);
-/* cli_args.c: compile's firmware options --target, --max-ram and
- * --max-flash, into o->target, o->max_ram, o->max_flash (the rest of o is
+/* cli_args.c: compile's codegen options --conv, --target, --max-ram and
+ * --max-flash, into o->conv, o->target, o->max_ram, o->max_flash (the rest of o is
  * untouched). Returns as cli_net_option. */
 int cli_target_option(CgOptions *o, int argc, char **argv, int *i);
 /* Defaults for the --net named anywhere in argv. */

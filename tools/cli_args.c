@@ -239,6 +239,18 @@ int cli_target_option(CgOptions *o, int argc, char **argv, int *i)
         }
         return 1;
     }
+    if (cli_is_opt(a, "--conv")) {
+        static const char *const modes[CG_NCONV] = {"auto", "direct", "winograd"};
+        if (!(v = cli_value(argc, argv, i, "--conv")))
+            return -1;
+        for (int m = 0; m < CG_NCONV; m++)
+            if (strcmp(v, modes[m]) == 0) {
+                o->conv = (CgConv)m;
+                return 1;
+            }
+        fprintf(stderr, "nasc: error: --conv expects auto, direct or winograd, got '%s'\n", v);
+        return -1;
+    }
     bool ram = cli_is_opt(a, "--max-ram");
     if (!ram && !cli_is_opt(a, "--max-flash"))
         return 0;

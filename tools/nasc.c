@@ -20,13 +20,16 @@ static const char usage_text[] =
     "  compile ARCH [net options] [--weights W] [--name NAME] [--emit=c|ir] -o OUT\n"
     "          [-O0|-O1|-O2] [--passes=a,b,c] [--print-after=PASS] [--print-after-all] [--stats]\n"
     "          [--target host|generic|cortex-m4|cortex-m7] [--max-ram BYTES] [--max-flash BYTES]\n"
-    "          [--quantize int8 --calib DIR] [--dilation=auto|direct|s2b]\n"
+    "          [--conv=auto|direct|winograd] [--dilation=auto|direct|s2b]\n"
+    "          [--quantize int8 --calib DIR]\n"
     "        compile to OUT (NAME.c; NAME.h is written beside it), or print/write the IR;\n"
     "        -O2 (default) folds BatchNorm into convs, drops dead `none` edges and dead nodes,\n"
     "        merges common subexpressions, fuses adds and ReLUs into convs (-O1: all but\n"
     "        the BatchNorm folding); concats are planned away (nasc-opt --list-passes)\n"
     "        --target picks alignment and includes (docs/firmware.md; default host);\n"
     "        --max-ram / --max-flash (bytes, or 64k, 4M) fail if workspace / weights exceed\n"
+    "        --conv=winograd: dense 3x3 stride-1 convs as Winograd F(4x4,3x3) (~740 KiB of\n"
+    "        stack; not bit-compatible; auto = direct for now: codegen/README.md)\n"
     "        --quantize int8: int8 network calibrated on DIR (*.bin raw f32, or images)\n"
     "        --dilation: dilated convs as direct loops, as a dense conv on the input's\n"
     "        r x r phases (s2b), or per conv by a cost model (auto, default; passes/README.md)\n"
@@ -89,7 +92,7 @@ typedef struct CompileOpts {
     const char *passes;        /* --passes=a,b,c instead of the level's pipeline */
     const char *print_after;   /* --print-after=PASS */
     bool print_after_all, stats;
-    CgOptions fw;              /* --target, --max-ram, --max-flash (cli_target_option) */
+    CgOptions fw;              /* --conv, --target, --max-ram, --max-flash (cli_target_option) */
     const char *quantize;      /* --quantize int8 (cli_quant.c), or NULL: float */
     const char *calib;         /* --calib DIR: calibration inputs for --quantize */
     const char *dilation;      /* --dilation auto|direct|s2b: dilated-conv lowering */
@@ -224,6 +227,7 @@ static int emit_c(Arena *a, const BuiltNet *net, const NetArgs *na, const Compil
         .target = o->fw.target,
         .max_ram = o->fw.max_ram,
         .max_flash = o->fw.max_flash,
+        .conv = o->fw.conv,
     };
     CliOut outs[2];
     if (!cli_out_open(&outs[0], o->out, d))

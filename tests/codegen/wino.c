@@ -1,0 +1,324 @@
+/* wino.c — Winograd F(4x4, 3x3) convolutions (codegen/emit_c_wino.c),
+ * emitted, compiled and run, against the reference interpreter.
+ *
+ *   test_wino HARNESS_C WORKDIR CC [--big]
+ *
+ * Each case is one 3x3 stride-1 conv (bias; some with a fused addend and
+ * relu) emitted with CgOptions.conv = CG_CONV_WINOGRAD, compiled with CC
+ * under the strict flags of test_emit_c with harness.c, run on a seeded
+ * input and compared with rt_interp_run. Cases: odd and even maps, maps
+ * under one 4x4 tile and 1x1, pads 0, 1, 2 and asymmetric, channel counts
+ * that are not multiples of the 8-channel block, more than one 64-channel
+ * chunk (the output accumulates over chunks), more than one 64-tile block,
+ * batch 2 with an addend. The same graph emitted with CG_CONV_DIRECT is
+ * compared too, so the printed errors show what Winograd adds to the
+ * direct sum's rounding. --big adds the Auto-DeepLab decoder convs
+ * (304 -> 256 and 256 -> 256 at 81x81, pad 1, relu).
+ *
+ * Tolerance: max |y - ref| <= 5e-5 * max |ref|. F(4x4, 3x3) in fp32 moves
+ * every product through transforms with constants up to 8 (A), 5 (B) and
+ * sums of 1/6, 1/12, 1/24 (G, exact only in the double the emitter uses),
+ * which amplify rounding errors by one to two orders over the direct sum's
+ * ~1e-7 relative: the literature (Lavin & Gray 2016; Barabasz et al. 2020)
+ * and our measurement put F(4x4) at ~1e-6 .. 1e-5 of max |y| (the decoder
+ * shapes: see the printed lines and codegen/README.md). 5e-5 leaves a
+ * margin over the largest measured (~1.2e-5 with 304 channels) while still
+ * failing for any indexing or transform bug, which errs by O(max |y|).
+ *
+ * The cases with an addend also run the blob (JIT) form, which must give the
+ * same bits as the firmware form.
+ *
+ * Text checks: every case's file calls nasc_rt_wino4 once per conv under
+ * CG_CONV_WINOGRAD and never under CG_CONV_DIRECT or auto (host and
+ * cortex-m4 targets).
+ */
+#include "codegen/codegen.h"
+#include "runtime/interp.h"
+#include "tests/check.h"
+#include "tests/codegen/emit_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *harness, *workdir, *cc;
+
+static const char strict[] = "-std=c99 -Wall -Wextra -Werror -pedantic -O2 -Wshadow -Wvla "
+                             "-Wconversion -Wdouble-promotion -Wfloat-equal -Wcast-qual "
+                             "-Wstrict-prototypes -Wmissing-prototypes";
+
+static const double k_tol = 5e-5; /* relative to max |ref|; see the file comment */
+
+typedef struct WinoCase {
+    const char *name;
+    int n, c, oc, h, w;
+    int pad[4];   /* top, left, bottom, right */
+    bool addend;  /* fused addend (a pointwise conv of x) and relu */
+    bool big;     /* only with --big */
+} WinoCase;
+
+static const WinoCase wcases[] = {
+    {"w_even", 1, 8, 8, 8, 8, {1, 1, 1, 1}, false, false},
+    {"w_odd", 1, 5, 11, 7, 9, {1, 1, 1, 1}, false, false},
+    {"w_pad0", 1, 3, 13, 13, 10, {0, 0, 0, 0}, false, false},
+    {"w_pad2", 1, 9, 7, 6, 11, {2, 2, 2, 2}, false, false},
+    {"w_asym", 1, 6, 10, 9, 14, {2, 0, 1, 1}, false, false},
+    {"w_tiny", 1, 4, 9, 2, 3, {1, 1, 1, 1}, false, false},
+    {"w_one", 1, 3, 5, 1, 1, {1, 1, 1, 1}, false, false},
+    {"w_chunks", 1, 70, 17, 11, 13, {1, 1, 1, 1}, true, false},
+    {"w_blocks", 2, 20, 12, 37, 35, {1, 1, 1, 1}, true, false},
+    {"w_wide", 1, 130, 65, 18, 17, {1, 1, 1, 1}, true, false},
+    {"adl_last0", 1, 304, 256, 81, 81, {1, 1, 1, 1}, true, true},
+    {"adl_last3", 1, 256, 256, 81, 81, {1, 1, 1, 1}, true, true},
+};
+
+static uint64_t rng;
+
+static float frand(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (float)((double)((rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2 - 1);
+}
+
+/* A param of shape s, values uniform in [-scale, scale]. */
+static ValueId param(Graph *g, const char *name, Shape s, float scale)
+{
+    ValueId v = ir_graph_add_param(g, s, name, (Loc){0});
+    int64_t n = shape_numel(&s);
+    float *p = arena_calloc(g->arena, (size_t)n, sizeof *p);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = frand() * scale;
+    g->vals[v].data = p;
+    return v;
+}
+
+static ValueId node(Graph *g, const Attrs *a, const ValueId *in, uint32_t nin)
+{
+    Diag d;
+    diag_init(&d);
+    ValueId v = ir_graph_add_node(g, OP_CONV2D, in, nin, a, (Loc){0}, &d);
+    if (!v) { /* a bug in this file, not in the code under test */
+        diag_print(&d, stderr);
+        abort();
+    }
+    diag_free(&d);
+    return v;
+}
+
+/* x -> conv3x3(pad) [+ conv1x1(x) addend, relu]. Weights scaled by
+ * 1/sqrt(9 c) (PyTorch's default init range), so max |y| stays O(1). */
+static Graph *build(Arena *a, const WinoCase *k)
+{
+    rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)(k->c * 131 + k->oc * 7 + k->h);
+    Graph *g = ir_graph_new(a, k->name);
+    ValueId x = ir_graph_add_input(g, shape4(k->n, k->c, k->h, k->w), "x");
+    int64_t oc = k->oc;
+    float ws = (float)(1.0 / sqrt(9.0 * k->c));
+    ValueId r = 0;
+    if (k->addend) {
+        Attrs pa = {.conv = {.stride = {1, 1}, .dilation = {1, 1}, .groups = 1}};
+        ValueId pin[2] = {x, param(g, "skip.weight", shape4(oc, k->c, 1, 1), ws)};
+        r = node(g, &pa, pin, 2);
+        /* the 3x3 output must have x's size to take the addend */
+        if (k->h + k->pad[0] + k->pad[2] - 2 != k->h || k->w + k->pad[1] + k->pad[3] - 2 != k->w)
+            abort();
+    }
+    Attrs ca = {.conv = {.stride = {1, 1}, .pad = {k->pad[0], k->pad[1], k->pad[2], k->pad[3]},
+                         .dilation = {1, 1}, .groups = 1, .addend = r != 0,
+                         .act = r ? ACT_RELU : ACT_NONE}};
+    ValueId in[4] = {x, param(g, "conv.weight", shape4(oc, k->c, 3, 3), ws),
+                     param(g, "conv.bias", shape_make(1, &oc), 0.5f), r};
+    ValueId y = node(g, &ca, in, r ? 4 : 3);
+    ir_graph_add_output(g, y);
+    return g;
+}
+
+/* Emits g into dir/name.{c,h} with o; returns the .c text (caller frees). */
+static char *emit(const Graph *g, const char *dir, const char *name, CgOptions o)
+{
+    char cpath[512];
+    snprintf(cpath, sizeof cpath, "%s/%s.c", dir, name);
+    size_t len;
+    return cgtest_emit(g, &o, dir, name) ? check_slurp(cpath, &len) : NULL;
+}
+
+static int count(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p++)
+        n++;
+    return n;
+}
+
+/* Compiles dir/name.c with the harness, runs it on dir/in.bin; the output
+ * (caller frees) or NULL. */
+static float *build_and_run(const Graph *g, const char *dir, const char *name, int64_t nout)
+{
+    const Shape *si = &g->vals[g->inputs[0]].shape, *so = &g->vals[g->outputs[0]].shape;
+    char up[64], cmd[4096], exe[600], out[600];
+    size_t i;
+    for (i = 0; name[i] && i + 1 < sizeof up; i++)
+        up[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+    up[i] = '\0';
+    snprintf(exe, sizeof exe, "%s/run_%s", dir, name);
+    snprintf(cmd, sizeof cmd,
+             "%s %s -I%s -DNAME=%s -DUPNAME=%s '-DHEADER=\"%s.h\"' -DEXP_IN_N=%lld "
+             "-DEXP_IN_C=%lld -DEXP_IN_H=%lld -DEXP_IN_W=%lld -DEXP_OUT_N=%lld -DEXP_OUT_C=%lld "
+             "-DEXP_OUT_H=%lld -DEXP_OUT_W=%lld -DEXP_WS=%lld %s %s/%s.c -o %s",
+             cc, strict, dir, name, up, name, (long long)si->d[0], (long long)si->d[1],
+             (long long)si->d[2], (long long)si->d[3], (long long)so->d[0], (long long)so->d[1],
+             (long long)so->d[2], (long long)so->d[3], (long long)cg_workspace_bytes(g),
+             harness, dir, name, exe);
+    if (cgtest_run(cmd) != 0)
+        return NULL;
+    snprintf(out, sizeof out, "%s/out_%s.bin", dir, name);
+    snprintf(cmd, sizeof cmd, "%s %s/in.bin %s", exe, dir, out);
+    if (cgtest_run(cmd) != 0)
+        return NULL;
+    size_t len;
+    float *y = (float *)check_slurp(out, &len);
+    CHECKF(y && len == (size_t)nout * sizeof(float), "%s: output size", name);
+    return y;
+}
+
+/* Blob mode (the JIT's form) of the Winograd file: dir/NAME_blob.c gets a
+ * NAME_blob_run(in, out, ws) that passes cg_weights_blob's floats (as hex
+ * literals) to NAME_blob_run_blob, and a header declaring it, so harness.c
+ * runs it. The output must equal the firmware form's bit for bit. */
+static void check_blob(const Graph *g, const char *dir, const char *base, const float *want,
+                       int64_t nout)
+{
+    char name[96], path[700];
+    snprintf(name, sizeof name, "%s_blob", base);
+    CgOptions o = {.name = name, .conv = CG_CONV_WINOGRAD, .weights_blob = true};
+    char *text = emit(g, dir, name, o);
+    float *blob = NULL;
+    int64_t nb = 0;
+    Diag d;
+    diag_init(&d);
+    bool ok = text && cg_weights_blob(g, &o, &blob, &nb, &d);
+    if (!ok)
+        diag_print(&d, stderr);
+    diag_free(&d);
+    CHECKF(ok && strstr(text, "nasc_rt_wino4(") && strstr(text, "wino_conv_weight"),
+           "%s: blob emission", name);
+    snprintf(path, sizeof path, "%s/%s.h", dir, name);
+    FILE *f = ok ? fopen(path, "a") : NULL;
+    ok = f && fprintf(f, "int %s_run(const float *input, float *output, void *workspace);\n",
+                      name) > 0;
+    ok = f && fclose(f) == 0 && ok;
+    snprintf(path, sizeof path, "%s/%s.c", dir, name);
+    f = ok ? fopen(path, "a") : NULL;
+    if (f) {
+        fprintf(f, "\nint %s_run(const float *input, float *output, void *workspace)\n{\n"
+                "    static const float blob[%lld] = {\n", name, (long long)nb);
+        for (int64_t i = 0; i < nb; i++)
+            fprintf(f, "%a%s", (double)blob[i], i % 8 == 7 ? "f,\n" : "f, ");
+        fprintf(f, "};\n    return %s_run_blob(input, output, workspace, blob);\n}\n", name);
+        ok = fclose(f) == 0;
+    }
+    float *y = ok ? build_and_run(g, dir, name, nout) : NULL;
+    CHECKF(y && memcmp(y, want, (size_t)nout * sizeof *y) == 0,
+           "%s: blob output differs from the firmware file's", name);
+    free(y);
+    free(blob);
+    free(text);
+}
+
+/* max |got - ref| / max |ref|, printed. */
+static double rel_error(const char *what, const float *got, const float *ref, int64_t n)
+{
+    double maxref = 0, maxerr = 0;
+    for (int64_t i = 0; i < n; i++) {
+        maxref = fmax(maxref, fabs((double)ref[i]));
+        double e = fabs((double)got[i] - (double)ref[i]);
+        maxerr = isnan(e) ? INFINITY : fmax(maxerr, e);
+    }
+    printf("%-20s max |diff| %.3g, max |ref| %.3g, relative %.3g\n", what, maxerr, maxref,
+           maxerr / maxref);
+    return maxerr / maxref;
+}
+
+static void test_case(const WinoCase *k)
+{
+    Arena a;
+    arena_init(&a);
+    Graph *g = build(&a, k);
+    char dir[512], path[700], name[64];
+    snprintf(dir, sizeof dir, "%s/%s", workdir, k->name);
+    snprintf(path, sizeof path, "mkdir -p %s", dir);
+    int64_t nin = shape_numel(&g->vals[g->inputs[0]].shape);
+    int64_t nout = shape_numel(&g->vals[g->outputs[0]].shape);
+    float *in = malloc((size_t)nin * sizeof *in), *ref = malloc((size_t)nout * sizeof *ref);
+    for (int64_t i = 0; i < nin; i++)
+        in[i] = frand();
+    CHECK(cgtest_run(path) == 0);
+    snprintf(path, sizeof path, "%s/in.bin", dir);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(in, sizeof *in, (size_t)nin, f) == (size_t)nin;
+    ok = f && fclose(f) == 0 && ok;
+    Diag d;
+    diag_init(&d);
+    ok = ok && rt_interp_run(g, in, ref, NULL, &d);
+    if (!ok)
+        diag_print(&d, stderr);
+    diag_free(&d);
+    CHECKF(ok, "%s: input or interpreter failed", k->name);
+
+    static const char *const mode_name[CG_NCONV] = {"auto", "direct", "winograd"};
+    for (int m = CG_CONV_DIRECT; ok && m <= CG_CONV_WINOGRAD; m++) {
+        snprintf(name, sizeof name, "%s_%s", k->name, mode_name[m]);
+        char *text = emit(g, dir, name, (CgOptions){.conv = (CgConv)m});
+        CHECKF(text, "%s: emission failed", name);
+        if (!text)
+            continue;
+        int calls = count(text, "nasc_rt_wino4(") - (m == CG_CONV_WINOGRAD); /* - its definition */
+        CHECKF(calls == (m == CG_CONV_WINOGRAD), "%s: %d Winograd calls", name, calls);
+        free(text);
+        float *y = build_and_run(g, dir, name, nout);
+        CHECKF(y, "%s: build or run failed", name);
+        if (!y)
+            continue;
+        char what[96];
+        snprintf(what, sizeof what, "%s [%s]", k->name, mode_name[m]);
+        double rel = rel_error(what, y, ref, nout);
+        CHECKF(rel <= k_tol, "%s: relative error %g > %g", what, rel, k_tol);
+        if (m == CG_CONV_WINOGRAD && k->addend && !k->big)
+            check_blob(g, dir, k->name, y, nout);
+        free(y);
+    }
+    /* auto never picks Winograd yet (emit_c_wino.c, cg_wino_chosen) */
+    for (int t = CG_TARGET_HOST; ok && t <= CG_TARGET_CORTEX_M4; t += 2) {
+        snprintf(name, sizeof name, "%s_auto%d", k->name, t);
+        char *text = emit(g, dir, name, (CgOptions){.target = (CgTarget)t});
+        bool wino = text && strstr(text, "nasc_rt_wino4(") != NULL;
+        CHECKF(text && !wino, "%s: auto chose Winograd", name);
+        free(text);
+    }
+    free(in);
+    free(ref);
+    arena_free_all(&a);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: test_wino HARNESS_C WORKDIR CC [--big]\n");
+        return 2;
+    }
+    harness = argv[1];
+    workdir = argv[2];
+    cc = argv[3];
+    bool big = argc > 4 && strcmp(argv[4], "--big") == 0;
+    for (size_t i = 0; i < sizeof wcases / sizeof wcases[0]; i++)
+        if (big || !wcases[i].big)
+            test_case(&wcases[i]);
+    if (failures) {
+        fprintf(stderr, "wino (%s): %d failures\n", cc, failures);
+        return 1;
+    }
+    printf("wino (%s): ok\n", cc);
+    return 0;
+}
