@@ -138,7 +138,7 @@ static Graph *build(Arena *a, const WinoCase *k)
 /* Emits g into dir/name.{c,h} with o; returns the .c text (caller frees). */
 static char *emit(const Graph *g, const char *dir, const char *name, CgOptions o)
 {
-    char cpath[512];
+    char cpath[800];
     snprintf(cpath, sizeof cpath, "%s/%s.c", dir, name);
     size_t len;
     return cgtest_emit(g, &o, dir, name) ? check_slurp(cpath, &len) : NULL;
