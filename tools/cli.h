@@ -40,6 +40,27 @@ int cli_net_option(NetArgs *na, int argc, char **argv, int *i);
  * --max-flash, into o->conv, o->target, o->max_ram, o->max_flash (the rest of o is
  * untouched). Returns as cli_net_option. */
 int cli_target_option(CgOptions *o, int argc, char **argv, int *i);
+/* The graph-pass options of compile and bench: -O0/-O1/-O2 (default 2),
+ * --passes=a,b,c (instead of the level's pipeline), --print-after=PASS,
+ * --print-after-all, --stats. Initialise with CLI_PASS_ARGS_DEFAULT. */
+typedef struct PassArgs {
+    int level;               /* -O0 / -O1 / -O2 */
+    const char *passes;      /* --passes=a,b,c, or NULL */
+    const char *print_after; /* --print-after=PASS, or NULL */
+    bool print_after_all, stats;
+    const char *dilation;    /* --dilation auto|direct|s2b (the level's pipeline only) */
+} PassArgs;
+#define CLI_PASS_ARGS_DEFAULT ((PassArgs){.level = 2, .dilation = "auto"})
+/* cli_args.c: parses a pass option at argv[*i]; returns as cli_net_option. */
+int cli_pass_option(PassArgs *pa, int argc, char **argv, int *i);
+/* The pipeline pa names into *names / *n: --passes (every name checked
+ * against the registry; false after reporting an unknown one to d) or the
+ * -O level's with pa->dilation's strategy (false for an unknown one). */
+bool cli_pass_pipeline(Arena *a, const PassArgs *pa, const char *const **names, int *n,
+                       Diag *d);
+/* Runs that pipeline on g (weights bound: fold-bn reads them), verifying
+ * after each pass; printing and --stats go to stderr. */
+bool cli_run_passes(Arena *a, Graph *g, const PassArgs *pa, Diag *d);
 /* Defaults for the --net named anywhere in argv. */
 void cli_net_defaults(NetArgs *na, int argc, char **argv);
 /* Parses "HxW". */

@@ -1,5 +1,6 @@
 /* cli_args.c — option parsing shared by the verbs that build networks. */
 #include "cli.h"
+#include "passes/passes.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -258,6 +259,67 @@ int cli_target_option(CgOptions *o, int argc, char **argv, int *i)
     if (!(v = cli_value(argc, argv, i, opt)))
         return -1;
     return parse_bytes(opt, v, ram ? &o->max_ram : &o->max_flash) ? 1 : -1;
+}
+
+int cli_pass_option(PassArgs *pa, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "-O0") == 0 || strcmp(a, "-O1") == 0 || strcmp(a, "-O2") == 0) {
+        pa->level = a[2] - '0';
+        return 1;
+    }
+    if (strcmp(a, "--print-after-all") == 0 || strcmp(a, "--stats") == 0) {
+        *(a[2] == 's' ? &pa->stats : &pa->print_after_all) = true;
+        return 1;
+    }
+    if (cli_is_opt(a, "--dilation")) {
+        pa->dilation = cli_value(argc, argv, i, "--dilation");
+        return pa->dilation ? 1 : -1;
+    }
+    bool passes = cli_is_opt(a, "--passes");
+    if (!passes && !cli_is_opt(a, "--print-after"))
+        return 0;
+    const char *opt = passes ? "--passes" : "--print-after";
+    const char *v = cli_value(argc, argv, i, opt);
+    *(passes ? &pa->passes : &pa->print_after) = v;
+    return v ? 1 : -1;
+}
+
+bool cli_pass_pipeline(Arena *a, const PassArgs *pa, const char *const **names, int *n,
+                       Diag *d)
+{
+    if (!pa->passes) {
+        *names = pass_pipeline_for_dilation(a, pa->level, pa->dilation, n);
+        if (!*names)
+            diag_error(d, loc_file(NULL), "--dilation: expected auto, direct or s2b, not '%s'",
+                       pa->dilation);
+        return *names != NULL;
+    }
+    char *list = arena_strdup(a, pa->passes);
+    const char **v = arena_calloc(a, strlen(list) / 2 + 2, sizeof *v);
+    *n = 0;
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
+        v[(*n)++] = tok;
+    for (int i = 0; i < *n; i++)
+        if (!pass_lookup(v[i])) {
+            diag_error(d, loc_file(NULL), "unknown pass '%s' in --passes (nasc-opt "
+                       "--list-passes lists them)", v[i]);
+            return false;
+        }
+    *names = v;
+    return true;
+}
+
+bool cli_run_passes(Arena *a, Graph *g, const PassArgs *pa, Diag *d)
+{
+    const char *const *names;
+    int n;
+    if (!cli_pass_pipeline(a, pa, &names, &n, d))
+        return false;
+    PassOptions po = {.print_after = pa->print_after, .print_after_all = pa->print_after_all,
+                      .print_to = stderr, .verify_each = true,
+                      .stats_to = pa->stats ? stderr : NULL};
+    return pass_run_pipeline(g, names, n, &po, d) >= 0;
 }
 
 static int usage_error(const char *verb, const char *arg)

@@ -8,7 +8,9 @@
  * errors keep their file:line:col). Repeated architectures (a log prints the
  * genotype every epoch) are benchmarked once. Each candidate is lowered with
  * the net options, given weights (--weights, or seeded + calibrated BN),
- * JIT-compiled in this process (runtime/jit/bench.h), warmed up and timed. A
+ * optimised by the pass pipeline `nasc compile` runs (-O2 unless -O0/-O1 or
+ * --passes= say otherwise: what is timed is what would ship), JIT-compiled
+ * in this process (runtime/jit/bench.h), warmed up and timed. A
  * candidate that fails is reported and the others go on; the exit status is
  * 1 if any failed.
  */
@@ -25,6 +27,7 @@
 
 typedef struct BenchOpts {
     NetArgs *na;
+    PassArgs pa;        /* -O0/-O1/-O2, --passes=... as in compile */
     const char **files; /* positional genotype files */
     int nfiles;
     const char *from, *format;
@@ -65,6 +68,9 @@ static int bench_option(void *ctx, int argc, char **argv, int *i)
 {
     BenchOpts *o = ctx;
     const char *a = argv[*i];
+    int r = cli_pass_option(&o->pa, argc, argv, i);
+    if (r)
+        return r;
     if (a[0] != '-') {
         o->files[o->nfiles++] = a;
         if (!o->na->genotype_path)
@@ -287,15 +293,37 @@ static Graph *build(Arena *a, const NetArgs *na, const SafeTensors *st, const Ca
     return cli_init_weights(g, na->seed, d) ? g : NULL;
 }
 
-/* --check: the JIT output against the interpreter on the seeded input. */
-static bool check_output(const Graph *g, JitNet *net, Cand *c, Diag *d)
+/* --check: the interpreter's output for the seeded input, from the graph
+ * as lowered (before the passes), so the check covers passes, codegen and
+ * JIT. NULL after reporting to d. */
+static void *reference_output(const Graph *g, Diag *d)
 {
-    float *x = malloc((size_t)net->in_floats * sizeof *x);
-    float *y = malloc(net->out_bytes), *ref = malloc(net->out_bytes);
-    bool ok = x && y && ref;
+    const Value *out = &g->vals[g->outputs[0]];
+    int64_t nin = shape_numel(&g->vals[g->inputs[0]].shape);
+    float *x = malloc((size_t)nin * sizeof *x);
+    void *ref = malloc((size_t)shape_numel(&out->shape) * dtype_size(out->dtype));
+    bool ok = x && ref;
+    if (ok) {
+        cli_seeded_input(x, nin);
+        ok = rt_interp_run(g, x, ref, NULL, d);
+    } else {
+        diag_error(d, loc_file(NULL), "out of memory");
+    }
+    free(x);
+    if (!ok)
+        free(ref);
+    return ok ? ref : NULL;
+}
+
+/* --check: the JIT output against reference_output. */
+static bool check_output(const Graph *g, JitNet *net, const void *ref_out, Cand *c, Diag *d)
+{
+    float *x = malloc((size_t)net->in_floats * sizeof *x), *y = malloc(net->out_bytes);
+    const float *ref = ref_out;
+    bool ok = x && y;
     if (ok) {
         cli_seeded_input(x, net->in_floats);
-        ok = jit_net_run(net, x, y, d) && rt_interp_run(g, x, ref, NULL, d);
+        ok = jit_net_run(net, x, y, d);
     }
     if (ok && g->vals[g->outputs[0]].dtype == DT_F32) {
         size_t n = net->out_bytes / sizeof(float);
@@ -316,7 +344,6 @@ static bool check_output(const Graph *g, JitNet *net, Cand *c, Diag *d)
     }
     free(x);
     free(y);
-    free(ref);
     return ok;
 }
 
@@ -356,18 +383,25 @@ static bool profile(Arena *a, const Graph *g, const BenchOpts *o, Cand *c, Diag 
     return ok;
 }
 
-static bool measure(Arena *a, const Graph *g, const BenchOpts *o, Cand *c, Diag *d)
+/* MACs and parameters of the architecture: counted before the passes (a
+ * folded BatchNorm's new weights are not new parameters). */
+static void count_architecture(const Graph *g, Cand *c)
 {
     for (NodeId n = 1; n < g->nnode; n++)
         c->macs += ir_node_macs(g, &g->nodes[n]);
     int64_t buffers;
     c->params = ir_graph_param_count(g, &buffers);
+}
+
+static bool measure(Arena *a, const Graph *g, const BenchOpts *o, const void *ref, Cand *c,
+                    Diag *d)
+{
     JitNet net;
     if (!jit_net_build(g, 0, &net, d))
         return false;
     c->compile_ms = net.emit_ms + net.compile_ms;
     c->ws_bytes = net.ws_bytes;
-    bool ok = (!o->check || check_output(g, &net, c, d)) &&
+    bool ok = (!ref || check_output(g, &net, ref, c, d)) &&
               jit_net_time(&net, NULL, o->warmup, o->runs, &c->t, d);
     jit_net_free(&net);
     return ok && (!o->profile || profile(a, g, o, c, d));
@@ -380,7 +414,12 @@ static void run_candidate(const BenchOpts *o, const SafeTensors *st, Cand *c)
     arena_init(&a);
     diag_init(&d);
     Graph *g = build(&a, o->na, st, c, &d);
-    c->ok = g && measure(&a, g, o, c, &d) && d.nerr == 0;
+    if (g)
+        count_architecture(g, c);
+    void *ref = g && o->check ? reference_output(g, &d) : NULL;
+    c->ok = g && (!o->check || ref) && cli_run_passes(&a, g, &o->pa, &d) &&
+            measure(&a, g, o, ref, c, &d) && d.nerr == 0;
+    free(ref);
     /* what the report needs outlives the arena */
     c->top_nodes = c->ok && c->top_nodes ? strdup(c->top_nodes) : NULL;
     if (!c->ok)
@@ -565,7 +604,8 @@ int cmd_bench(int argc, char **argv, Arena *a, Diag *d)
 {
     NetArgs na;
     const char **files = arena_calloc(a, (size_t)argc, sizeof *files);
-    BenchOpts o = {.na = &na, .files = files, .format = "table", .runs = 10, .warmup = 2};
+    BenchOpts o = {.na = &na, .pa = CLI_PASS_ARGS_DEFAULT, .files = files, .format = "table",
+                   .runs = 10, .warmup = 2};
     na.genotype_path = NULL;
     int rc = cli_parse_net_cmd(argc, argv, &na, &o, bench_option);
     if (rc)
@@ -575,6 +615,10 @@ int cmd_bench(int argc, char **argv, Arena *a, Diag *d)
                 o.format);
         return 2;
     }
+    const char *const *pipeline;
+    int npass;
+    if (!cli_pass_pipeline(a, &o.pa, &pipeline, &npass, d)) /* bad --passes: before any work */
+        return cli_report(d);
     CandList l = {.a = a};
     if (!collect(&l, &o, d))
         return cli_report(d);

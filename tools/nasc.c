@@ -8,7 +8,6 @@
 #include "cli.h"
 #include "cli_quant.h"
 #include "codegen/codegen.h"
-#include "passes/passes.h"
 #include "runtime/interp.h"
 
 #include <string.h>
@@ -40,9 +39,11 @@ static const char usage_text[] =
     "  convert ARCH [net options] [--to json|literal] [-o OUT]\n"
     "        rewrite an architecture in the canonical JSON (default) or the DARTS literal\n"
     "  bench ARCH... | --from FILE [net options] [--runs N] [--warmup N]\n"
-    "        [--format table|csv|json] [--check] [--profile]\n"
+    "        [--format table|csv|json] [--check] [--profile] [-O0|-O1|-O2] [--passes=a,b,c]\n"
     "        JIT-compile every genotype of the files (or found in FILE, e.g. a search\n"
-    "        log) in this process and rank them by measured latency\n"
+    "        log) in this process and rank them by measured latency; the graph passes\n"
+    "        and their options are compile's (default -O2); --check compares with the\n"
+    "        interpreter run on the graph before the passes\n"
     "  data fashion-seg DIR [--size N] [--train N] [--val N] [--seed S] [--per-canvas A..B]\n"
     "        build a VOC-layout segmentation set from Fashion-MNIST (tools/README.md)\n"
     "  search adl --data DIR [--layers L] [--F F] [--epochs N] [--arch-start E] [--batch N]\n"
@@ -88,37 +89,20 @@ int cli_report(Diag *d)
 
 typedef struct CompileOpts {
     const char *out, *name, *emit;
-    int level;                 /* -O0 / -O1 / -O2 (default 2) */
-    const char *passes;        /* --passes=a,b,c instead of the level's pipeline */
-    const char *print_after;   /* --print-after=PASS */
-    bool print_after_all, stats;
+    PassArgs pa;               /* -O0/-O1/-O2, --passes=, --print-after..., --stats, --dilation */
     CgOptions fw;              /* --conv, --target, --max-ram, --max-flash (cli_target_option) */
     const char *quantize;      /* --quantize int8 (cli_quant.c), or NULL: float */
     const char *calib;         /* --calib DIR: calibration inputs for --quantize */
-    const char *dilation;      /* --dilation auto|direct|s2b: dilated-conv lowering */
 } CompileOpts;
 
 static int compile_option(void *ctx, int argc, char **argv, int *i)
 {
     CompileOpts *o = ctx;
+    int r = cli_pass_option(&o->pa, argc, argv, i);
+    if (r)
+        return r;
     const char **dst = NULL;
     const char *opt = argv[*i];
-    if (strcmp(opt, "-O0") == 0 || strcmp(opt, "-O1") == 0 || strcmp(opt, "-O2") == 0) {
-        o->level = opt[2] - '0';
-        return 1;
-    }
-    if (strcmp(opt, "--print-after-all") == 0 || strcmp(opt, "--stats") == 0) {
-        *(opt[2] == 's' ? &o->stats : &o->print_after_all) = true;
-        return 1;
-    }
-    if (cli_is_opt(opt, "--passes"))
-        dst = &o->passes, opt = "--passes";
-    else if (cli_is_opt(opt, "--print-after"))
-        dst = &o->print_after, opt = "--print-after";
-    if (dst) {
-        *dst = cli_value(argc, argv, i, opt);
-        return *dst ? 1 : -1;
-    }
     if (strcmp(opt, "-o") == 0)
         dst = &o->out;
     else if (cli_is_opt(opt, "--name"))
@@ -129,47 +113,10 @@ static int compile_option(void *ctx, int argc, char **argv, int *i)
         dst = &o->quantize, opt = "--quantize";
     else if (cli_is_opt(opt, "--calib"))
         dst = &o->calib, opt = "--calib";
-    else if (cli_is_opt(opt, "--dilation"))
-        dst = &o->dilation, opt = "--dilation";
     if (!dst)
         return cli_target_option(&o->fw, argc, argv, i);
     *dst = cli_value(argc, argv, i, opt);
     return *dst ? 1 : -1;
-}
-
-/* The pass pipeline: --passes=a,b,c, or the -O level's (weights are bound
- * by now: seeded or loaded, so data-dependent passes like fold-bn can run). */
-static bool optimize(Arena *a, Graph *g, const CompileOpts *o, Diag *d)
-{
-    int n = 0;
-    const char *const *names;
-    if (o->passes) {
-        char *list = arena_strdup(a, o->passes);
-        const char **v = arena_calloc(a, strlen(list) / 2 + 2, sizeof *v);
-        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
-            v[n++] = tok;
-        for (int i = 0; i < n; i++) {
-            if (!pass_lookup(v[i])) {
-                diag_error(d, loc_file(NULL), "unknown pass '%s' in --passes (nasc-opt "
-                           "--list-passes lists them)", v[i]);
-                return false;
-            }
-        }
-        names = v;
-    } else {
-        /* int8: the phase ops have no int8 form, dilated convs stay direct */
-        const char *dil = o->quantize ? "direct" : o->dilation;
-        names = pass_pipeline_for_dilation(a, o->level, dil, &n);
-        if (!names) {
-            diag_error(d, loc_file(NULL), "--dilation: expected auto, direct or s2b, not '%s'",
-                       o->dilation);
-            return false;
-        }
-    }
-    PassOptions po = {.print_after = o->print_after, .print_after_all = o->print_after_all,
-                      .print_to = stderr, .verify_each = true,
-                      .stats_to = o->stats ? stderr : NULL};
-    return pass_run_pipeline(g, names, n, &po, d) >= 0;
 }
 
 static bool valid_c_name(const char *s)
@@ -249,7 +196,7 @@ static int emit_c(Arena *a, const BuiltNet *net, const NetArgs *na, const Compil
 int cmd_compile(int argc, char **argv, Arena *a, Diag *d)
 {
     NetArgs na;
-    CompileOpts o = {.name = "net", .emit = "c", .level = 2, .dilation = "auto"};
+    CompileOpts o = {.name = "net", .emit = "c", .pa = CLI_PASS_ARGS_DEFAULT};
     int rc = cli_parse_net_cmd(argc, argv, &na, &o, compile_option);
     if (rc)
         return rc;
@@ -270,8 +217,10 @@ int cmd_compile(int argc, char **argv, Arena *a, Diag *d)
         fprintf(stderr, "nasc compile: error: no output file (use -o NAME.c)\n");
         return 2;
     }
+    if (o.quantize) /* the phase ops have no int8 form: dilated convs stay direct */
+        o.pa.dilation = "direct";
     BuiltNet net;
-    if (!cli_build_net(a, &na, &net, d) || !optimize(a, net.g, &o, d))
+    if (!cli_build_net(a, &na, &net, d) || !cli_run_passes(a, net.g, &o.pa, d))
         return cli_report(d);
     if (strcmp(o.emit, "ir") == 0)
         return emit_ir(net.g, o.out, d);

@@ -6,8 +6,8 @@
 // `clang -O3 -march=native` (host triple, llvm::sys::getHostCPUName and
 // getHostCPUFeatures, loop and SLP vectorisers, FP contraction as clang's
 // default), EmitLLVMOnlyAction runs the front end only, inline_policy copies
-// the generic kernels per call geometry and marks every call inline-always
-// or never, the -O3 middle end runs with the host's TargetMachine
+// the generic kernels per call geometry and keeps the entry points' calls
+// out of line, the -O3 middle end runs with the host's TargetMachine
 // (PassBuilder, as clang's BackendUtil does), and the module goes into a
 // fresh LLJIT with the same target machine at CodeGenOpt::Aggressive.
 // Machine code is generated on the first lookup.
@@ -299,14 +299,24 @@ llvm::Function *specialise(llvm::CallBase &call)
 // emitted entry point calls each kernel with constant geometry: the fast
 // pointwise and depthwise kernels hundreds of times, the generic
 // convolution (stem, FactorizedReduce) a few times. Plain -O3 inlines every
-// call into one huge entry point (3 s to compile DARTS_V2 CIFAR);
-// -fno-inline-functions kept every kernel out of line, and the generic
-// convolution, its strides run-time values, ran scalar (1.7-2.4x slower
-// than gcc, which clones it per call). So, as gcc's IPA-CP would: calls to a
-// generic kernel with at most k_max_copies distinct geometries go to one
-// out-of-line copy per geometry (constants put in, helpers inlined into
-// it); every other call from the entry points is a noinline call, and so is
-// every call inside a kernel that no copy reaches.
+// call into one huge entry point (3 s to compile DARTS_V2 CIFAR), so every
+// call from an entry point is noinline. The generic convolution, its
+// strides run-time values, then ran scalar (1.7-2.4x slower than gcc, which
+// clones it per call); so, as gcc's IPA-CP would, calls to a generic kernel
+// with at most k_max_copies distinct geometries go to one out-of-line copy
+// per geometry (constants put in, everything it calls inlined into it).
+//
+// Inside the kernels clang's inliner decides, as for `clang -O3` of the same
+// file. The register-blocked kernels need it: the dense convolution's tile
+// (codegen/emit_c_conv.c) keeps its 256 accumulators in sixteen local
+// arrays, which become registers only once the tile is inlined into its
+// driver. Out of line, BasicAA cannot tell the input pointer the tile
+// advances in its loops (a phi) from those arrays, which puts all sixteen in
+// one alias set: the vectoriser would need over a hundred run-time checks
+// (its limit is 8), gives up, and the tile runs scalar. Marking the calls
+// inside kernels noinline, as this did before, made Auto-DeepLab ~8x slower
+// than clang AOT of the same text (3.2 s instead of ~0.39 s a run); leaving
+// them to the inliner costs ~40 % more compile time (runtime/jit/README.md).
 void inline_policy(llvm::Module &m)
 {
     std::vector<llvm::CallBase *> calls;
@@ -342,11 +352,9 @@ void inline_policy(llvm::Module &m)
             if (flat.insert(call->getCalledFunction()).second)
                 work.push_back(call->getCalledFunction());
     }
-    for (llvm::Function &f : m)
-        if (!f.isDeclaration() && f.hasLocalLinkage())
-            for (llvm::CallBase *call : defined_calls(f))
-                call->addFnAttr(flat.count(&f) ? llvm::Attribute::AlwaysInline
-                                               : llvm::Attribute::NoInline);
+    for (llvm::Function *f : flat)
+        for (llvm::CallBase *call : defined_calls(*f))
+            call->addFnAttr(llvm::Attribute::AlwaysInline);
 }
 
 // The -O3 module pipeline with loop and SLP vectorisers and unrolling, the

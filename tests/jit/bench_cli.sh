@@ -3,6 +3,7 @@
 # genotypes (one printed twice), one with an unknown op, one with a syntax
 # error. The good ones are ranked (1..3, checked against the interpreter),
 # the bad ones reported by file:line:col, the duplicate skipped, exit 1.
+# Then the pass options (-O0/-O1/-O2, --passes=) on one genotype.
 set -u
 nasc=$1 dir=$2
 mkdir -p "$dir"
@@ -33,6 +34,20 @@ check '! grep -q "log.txt:4" "$dir/out.csv"'
 check '[ $? -eq 2 ]'
 "$nasc" bench "$dir/missing.py" > /dev/null 2> "$dir/err2.txt"
 check '[ $? -eq 1 ] && grep -q "missing.py" "$dir/err2.txt"'
+# The graph passes are compile's: -O2 by default folds every BatchNorm into
+# its conv (none left to profile), -O0 keeps them, --passes= picks its own,
+# an unknown pass is an error before any candidate runs; --check (against
+# the interpreter on the graph before the passes) holds at every level.
+prof() { "$nasc" bench "$dir/g1.py" --C 4 --layers 3 --runs 1 --warmup 0 --check --profile \
+           --format json "$@" 2> "$dir/err3.txt"; }
+echo "G1 = $g1" > "$dir/g1.py"
+check 'prof > "$dir/o2.json" && ! grep -q "\"batchnorm\"" "$dir/o2.json"'
+check 'grep -q "\"relu\"" "$dir/o2.json" || grep -q "\"conv2d\"" "$dir/o2.json"'
+check 'prof -O0 > "$dir/o0.json" && grep -q "\"batchnorm\"" "$dir/o0.json"'
+check 'prof -O1 > "$dir/o1.json" && grep -q "\"batchnorm\"" "$dir/o1.json"'
+check 'prof --passes=fold-bn > "$dir/fold.json" && ! grep -q "\"batchnorm\"" "$dir/fold.json"'
+prof --passes=fold-bn,no-such-pass > /dev/null
+check '[ $? -eq 1 ] && grep -q "unknown pass .no-such-pass." "$dir/err3.txt"'
 [ $fail -eq 0 ] && echo ok
 cat "$dir/out.csv"
 exit $fail
