@@ -19,6 +19,7 @@
  * literals that must round-trip exactly.
  */
 #include "tests/codegen/cases.h"
+#include "tests/codegen/emit_util.h"
 #include "codegen/codegen.h"
 
 #include <float.h>
@@ -30,10 +31,7 @@ static uint64_t rng;
 
 static float frand(void)
 {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (float)((double)((rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2 - 1);
+    return cgtest_frand(&rng);
 }
 
 static ValueId param(Graph *g, const char *name, Shape s, float lo, float hi)
@@ -49,15 +47,7 @@ static ValueId param(Graph *g, const char *name, Shape s, float lo, float hi)
 
 static ValueId node_n(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32_t nin)
 {
-    Diag d;
-    diag_init(&d);
-    ValueId v = ir_graph_add_node(g, op, in, nin, a, (Loc){0}, &d);
-    if (!v) { /* a bug in this file, not in the code under test */
-        diag_print(&d, stderr);
-        abort();
-    }
-    diag_free(&d);
-    return v;
+    return cgtest_node(g, op, a, in, nin);
 }
 
 #define NODE(g, op, a, ...)                                                         \

@@ -39,3 +39,37 @@ bool cgtest_write_file(const char *path, const void *p, size_t bytes)
     bool ok = f && fwrite(p, 1, bytes, f) == bytes;
     return f && fclose(f) == 0 && ok;
 }
+
+float cgtest_frand(uint64_t *rng)
+{
+    uint64_t r = *rng;
+    r ^= r >> 12;
+    r ^= r << 25;
+    r ^= r >> 27;
+    *rng = r;
+    return (float)((double)((r * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2 - 1);
+}
+
+ValueId cgtest_param(Graph *g, const char *name, Shape s, float scale, uint64_t *rng)
+{
+    ValueId v = ir_graph_add_param(g, s, name, (Loc){0});
+    int64_t n = shape_numel(&s);
+    float *p = arena_calloc(g->arena, (size_t)n, sizeof *p);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = cgtest_frand(rng) * scale;
+    g->vals[v].data = p;
+    return v;
+}
+
+ValueId cgtest_node(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32_t nin)
+{
+    Diag d;
+    diag_init(&d);
+    ValueId v = ir_graph_add_node(g, op, in, nin, a, (Loc){0}, &d);
+    if (!v) {
+        diag_print(&d, stderr);
+        abort();
+    }
+    diag_free(&d);
+    return v;
+}

@@ -1,11 +1,13 @@
 /* emit_util.h — what the emitted-C tests of this folder share: writing a
- * graph's C file pair, running a shell command, writing raw bytes. */
+ * graph's C file pair, running a shell command, writing raw bytes, and
+ * building seeded test graphs. */
 #ifndef NASC_TESTS_CODEGEN_EMIT_UTIL_H
 #define NASC_TESTS_CODEGEN_EMIT_UTIL_H
 
 #include "codegen/codegen.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Emits g into dir/name.{c,h} with options o (o->name is set to name; NULL
  * o means defaults); false, with the diagnostics printed, on error. */
@@ -16,5 +18,16 @@ int cgtest_run(const char *cmd);
 
 /* Writes bytes bytes of p to path; false on any I/O error. */
 bool cgtest_write_file(const char *path, const void *p, size_t bytes);
+
+/* The tests' seeded generator (xorshift64*): the next value of *rng,
+ * uniform in [-1, 1). */
+float cgtest_frand(uint64_t *rng);
+
+/* A param `name` of shape s with data cgtest_frand(rng) * scale. */
+ValueId cgtest_param(Graph *g, const char *name, Shape s, float scale, uint64_t *rng);
+
+/* ir_graph_add_node that aborts (printing why) on failure: a failure is a
+ * bug in the test's graph, not in the code under test. */
+ValueId cgtest_node(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32_t nin);
 
 #endif

@@ -14,6 +14,7 @@
  * 9x37 and concatenated: [2,58,9,37].
  */
 #include "tests/codegen/cases.h"
+#include "tests/codegen/emit_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,36 +22,9 @@
 
 static uint64_t rng;
 
-static float frand(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (float)((double)((rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2 - 1);
-}
-
 static ValueId param(Graph *g, const char *name, Shape s)
 {
-    ValueId v = ir_graph_add_param(g, s, name, (Loc){0});
-    int64_t n = shape_numel(&s);
-    float *p = arena_calloc(g->arena, (size_t)n, sizeof *p);
-    for (int64_t i = 0; i < n; i++)
-        p[i] = frand() * 0.5f;
-    g->vals[v].data = p;
-    return v;
-}
-
-static ValueId node(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32_t nin)
-{
-    Diag d;
-    diag_init(&d);
-    ValueId v = ir_graph_add_node(g, op, in, nin, a, (Loc){0}, &d);
-    if (!v) { /* a bug in this file, not in the code under test */
-        diag_print(&d, stderr);
-        abort();
-    }
-    diag_free(&d);
-    return v;
+    return cgtest_param(g, name, s, 0.5f, &rng);
 }
 
 /* Fusions of one conv: pre, act (FusedAct) and the addend (0: none). */
@@ -77,13 +51,13 @@ static ValueId conv(Graph *g, ValueId x, const char *name, int64_t oc, int k, in
         in[n++] = param(g, bn, shape_make(1, &oc));
     if (f.addend)
         in[n++] = f.addend;
-    return node(g, OP_CONV2D, &a, in, n);
+    return cgtest_node(g, OP_CONV2D, &a, in, n);
 }
 
 static ValueId resized(Graph *g, ValueId x)
 {
     Attrs a = {.resize = {{9, 37}, 0}};
-    return node(g, OP_RESIZE_BILINEAR, &a, &x, 1);
+    return cgtest_node(g, OP_RESIZE_BILINEAR, &a, &x, 1);
 }
 
 Graph *build_fused(Arena *ar)
@@ -102,7 +76,7 @@ Graph *build_fused(Arena *ar)
     Attrs s2 = {.conv = {.stride = {2, 7}, .pad = {0, 0, 0, 0}, .dilation = {1, 1},
                          .groups = 1}};
     ValueId xs[2] = {x, param(g, "s2.weight", shape4(8, 8, 1, 1))};
-    ValueId n0 = node(g, OP_CONV2D, &s2, xs, 2); /* [2,8,5,6] */
+    ValueId n0 = cgtest_node(g, OP_CONV2D, &s2, xs, 2); /* [2,8,5,6] */
     ValueId n1 = conv(g, n0, "nar", 8, 1, 1, true, (Fuse){ACT_RELU, ACT_RELU, n0});
     /* generic (groups 2), dense, depthwise: epilogues; dense and dw with pre */
     ValueId g1 = conv(g, x, "grp", 8, 3, 2, true, (Fuse){0, ACT_RELU, x});
@@ -112,7 +86,7 @@ Graph *build_fused(Arena *ar)
     ValueId w2 = conv(g, x, "dw_pre", 8, 3, 8, false, (Fuse){ACT_RELU, ACT_RELU, d2});
     ValueId w3 = conv(g, w2, "dw_plain", 8, 3, 8, false, none);
     ValueId cat[] = {p4, resized(g, n1), w1, w3, p0, d1};
-    ValueId y = node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]);
+    ValueId y = cgtest_node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]);
     ir_graph_add_output(g, y);
     return g;
 }

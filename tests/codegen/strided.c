@@ -16,6 +16,7 @@
  * block), without bias on the middle one, batch 2.
  */
 #include "tests/codegen/cases.h"
+#include "tests/codegen/emit_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,36 +24,9 @@
 
 static uint64_t rng;
 
-static float frand(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (float)((double)((rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2 - 1);
-}
-
 static ValueId param(Graph *g, const char *name, Shape s)
 {
-    ValueId v = ir_graph_add_param(g, s, name, (Loc){0});
-    int64_t n = shape_numel(&s);
-    float *p = arena_calloc(g->arena, (size_t)n, sizeof *p);
-    for (int64_t i = 0; i < n; i++)
-        p[i] = frand() * 0.5f;
-    g->vals[v].data = p;
-    return v;
-}
-
-static ValueId node(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32_t nin)
-{
-    Diag d;
-    diag_init(&d);
-    ValueId v = ir_graph_add_node(g, op, in, nin, a, (Loc){0}, &d);
-    if (!v) { /* a bug in this file, not in the code under test */
-        diag_print(&d, stderr);
-        abort();
-    }
-    diag_free(&d);
-    return v;
+    return cgtest_param(g, name, s, 0.5f, &rng);
 }
 
 /* A 1x1 conv `name` with strides sh, sw, no padding; addend r (0: none)
@@ -71,19 +45,19 @@ static ValueId pw(Graph *g, ValueId x, const char *name, int64_t oc, int sh, int
         in[n++] = param(g, bn, shape_make(1, &oc));
     if (r)
         in[n++] = r;
-    return node(g, OP_CONV2D, &a, in, n);
+    return cgtest_node(g, OP_CONV2D, &a, in, n);
 }
 
 static ValueId resized(Graph *g, ValueId x)
 {
     Attrs a = {.resize = {{8, 8}, 0}};
-    return node(g, OP_RESIZE_BILINEAR, &a, &x, 1);
+    return cgtest_node(g, OP_RESIZE_BILINEAR, &a, &x, 1);
 }
 
 static ValueId cropped(Graph *g, ValueId x, int top, int left)
 {
     Attrs a = {.crop = {top, left}};
-    return node(g, OP_CROP, &a, &x, 1);
+    return cgtest_node(g, OP_CROP, &a, &x, 1);
 }
 
 Graph *build_strided(Arena *ar)
@@ -105,7 +79,7 @@ Graph *build_strided(Arena *ar)
     ValueId u = pw(g, cropped(g, x, 15, 14), "one", 8, 2, 2, false, 0, 0); /* 1x1 */
     ValueId cat[] = {a,          resized(g, b), resized(g, c), d, resized(g, e),
                      resized(g, f), resized(g, h), k,          resized(g, t), resized(g, u)};
-    ir_graph_add_output(g, node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]));
+    ir_graph_add_output(g, cgtest_node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]));
     return g;
 }
 
@@ -129,7 +103,7 @@ Graph *build_linear32(Arena *ar)
     rng = 0x11ea7ull;
     Graph *g = ir_graph_new(ar, "linear32");
     ValueId x = ir_graph_add_input(g, shape4(2, 37, 3, 2), "x");
-    ValueId h = node(g, OP_GAVGPOOL, NULL, &x, 1); /* [2,37,1,1] */
+    ValueId h = cgtest_node(g, OP_GAVGPOOL, NULL, &x, 1); /* [2,37,1,1] */
     int64_t k[3] = {70, 64, 5};
     for (int i = 0; i < 3; i++) {
         char wn[32], bn[32];
@@ -137,7 +111,7 @@ Graph *build_linear32(Arena *ar)
         snprintf(bn, sizeof bn, "fc%d.bias", i);
         ValueId in[3] = {h, param(g, wn, shape_make(2, (int64_t[]){k[i], i ? k[i - 1] : 37})),
                          param(g, bn, shape_make(1, &k[i]))};
-        h = node(g, OP_LINEAR, NULL, in, i == 1 ? 2 : 3);
+        h = cgtest_node(g, OP_LINEAR, NULL, in, i == 1 ? 2 : 3);
     }
     ir_graph_add_output(g, h);
     return g;

@@ -76,35 +76,18 @@ static uint64_t rng;
 
 static float frand(void)
 {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (float)((double)((rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2 - 1);
+    return cgtest_frand(&rng);
 }
 
 /* A param of shape s, values uniform in [-scale, scale]. */
 static ValueId param(Graph *g, const char *name, Shape s, float scale)
 {
-    ValueId v = ir_graph_add_param(g, s, name, (Loc){0});
-    int64_t n = shape_numel(&s);
-    float *p = arena_calloc(g->arena, (size_t)n, sizeof *p);
-    for (int64_t i = 0; i < n; i++)
-        p[i] = frand() * scale;
-    g->vals[v].data = p;
-    return v;
+    return cgtest_param(g, name, s, scale, &rng);
 }
 
 static ValueId node(Graph *g, const Attrs *a, const ValueId *in, uint32_t nin)
 {
-    Diag d;
-    diag_init(&d);
-    ValueId v = ir_graph_add_node(g, OP_CONV2D, in, nin, a, (Loc){0}, &d);
-    if (!v) { /* a bug in this file, not in the code under test */
-        diag_print(&d, stderr);
-        abort();
-    }
-    diag_free(&d);
-    return v;
+    return cgtest_node(g, OP_CONV2D, a, in, nin);
 }
 
 /* x -> conv3x3(pad) [+ conv1x1(x) addend, relu]. Weights scaled by
