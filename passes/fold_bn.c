@@ -107,34 +107,15 @@ static bool match_has_data(const Graph *g, const Match *m, Diag *d)
     return true;
 }
 
-static bool param_name_taken(const Graph *g, const char *name)
-{
-    for (NodeId n = 1; n < g->nnode; n++)
-        if (g->nodes[n].op == OP_PARAM && g->vals[g->nodes[n].out].name &&
-            strcmp(g->vals[g->nodes[n].out].name, name) == 0)
-            return true;
-    return false;
-}
-
-/* `base`, or `base#2`, `base#3`... whichever no param has yet (two convs
- * sharing one weight tensor fold into two different tensors). */
-static const char *unique_name(Graph *g, const char *base)
-{
-    const char *name = base;
-    for (int k = 2; param_name_taken(g, name); k++)
-        name = arena_printf(g->arena, "%s#%d", base, k);
-    return name;
-}
-
 static void derived_names(Graph *g, const char *w, const char **wn, const char **bn)
 {
     size_t len = strlen(w), sfx = strlen(".weight");
-    *wn = unique_name(g, arena_printf(g->arena, "%s+bn", w));
+    *wn = pass_unique_param_name(g, arena_printf(g->arena, "%s+bn", w));
     if (len >= sfx && strcmp(w + len - sfx, ".weight") == 0)
         *bn = arena_printf(g->arena, "%.*s.bias+bn", (int)(len - sfx), w);
     else
         *bn = arena_printf(g->arena, "%s+bn.bias", w);
-    *bn = unique_name(g, *bn);
+    *bn = pass_unique_param_name(g, *bn);
 }
 
 /* Rewrites conv node c (its output channels are BN channels c0..) to read

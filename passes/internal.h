@@ -21,6 +21,10 @@ bool pass_conv_is_pointwise(const Graph *g, const Node *n);
  * else NULL. */
 Node *pass_sole_conv_result(Graph *g, const uint32_t *uses, ValueId v);
 
+/* base, or base#2, base#3... whichever no param of g is named yet (two convs
+ * sharing one weight tensor may derive two different tensors from it). */
+const char *pass_unique_param_name(Graph *g, const char *base);
+
 /* The op of v's producer (OP_NONE for graph inputs). */
 static inline Op pass_producer_op(const Graph *g, ValueId v)
 {

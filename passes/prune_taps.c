@@ -62,25 +62,6 @@ static bool live_taps(const Axis *a, int64_t *k0, int64_t *k1, int *lo, int *hi)
     return true;
 }
 
-static bool param_name_taken(const Graph *g, const char *name)
-{
-    for (NodeId n = 1; n < g->nnode; n++)
-        if (g->nodes[n].op == OP_PARAM && g->vals[g->nodes[n].out].name &&
-            strcmp(g->vals[g->nodes[n].out].name, name) == 0)
-            return true;
-    return false;
-}
-
-/* "<w>+taps", or "<w>+taps#2"... (two convs sharing a weight may prune it
- * differently). */
-static const char *derived_name(Graph *g, const char *w)
-{
-    const char *base = arena_printf(g->arena, "%s+taps", w ? w : "conv.weight"), *name = base;
-    for (int k = 2; param_name_taken(g, name); k++)
-        name = arena_printf(g->arena, "%s#%d", base, k);
-    return name;
-}
-
 /* A new param holding w[:, :, y0:y0+kh, x0:x0+kw]. */
 static ValueId sliced_weight(Graph *g, ValueId wid, int64_t y0, int64_t kh, int64_t x0,
                              int64_t kw, Loc loc)
@@ -89,7 +70,9 @@ static ValueId sliced_weight(Graph *g, ValueId wid, int64_t y0, int64_t kh, int6
     Shape s = wv->shape;
     int64_t outer = s.d[0] * s.d[1], KH = s.d[2], KW = s.d[3];
     const float *w = wv->data;
-    const char *name = derived_name(g, wv->name);
+    /* "<w>+taps" (#2, #3...: two convs sharing a weight may prune it differently) */
+    const char *name = pass_unique_param_name(
+        g, arena_printf(g->arena, "%s+taps", wv->name ? wv->name : "conv.weight"));
     float *nw = arena_calloc(g->arena, (size_t)(outer * kh * kw), sizeof *nw);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t y = 0; y < kh; y++)

@@ -44,3 +44,20 @@ Node *pass_sole_conv_result(Graph *g, const uint32_t *uses, ValueId v)
         return NULL;
     return &g->nodes[g->vals[v].producer];
 }
+
+static bool param_name_taken(const Graph *g, const char *name)
+{
+    for (NodeId n = 1; n < g->nnode; n++)
+        if (g->nodes[n].op == OP_PARAM && g->vals[g->nodes[n].out].name &&
+            strcmp(g->vals[g->nodes[n].out].name, name) == 0)
+            return true;
+    return false;
+}
+
+const char *pass_unique_param_name(Graph *g, const char *base)
+{
+    const char *name = base;
+    for (int k = 2; param_name_taken(g, name); k++)
+        name = arena_printf(g->arena, "%s#%d", base, k);
+    return name;
+}
