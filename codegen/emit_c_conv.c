@@ -61,6 +61,13 @@
 #define DC_ACC(n) "    float s" #n "[16], t" #n "[16];\n"
 #define DC_INIT(n) "        s" #n "[j] = bv" #n ", t" #n "[j] = bv" #n ";\n"
 #define DC_FMA(n) "                    s" #n "[j] += v" #n " * u0, t" #n "[j] += v" #n " * u1;\n"
+/* The 16 columns of both rows x0 and x1 times the eight weights v0..v7, into
+ * the tile's accumulators (shared by the interior tile and the edge blocks). */
+#define DC_FMA_ROWS                                                                         \
+    "                for (int j = 0; j < 16; j++) {\n"                                      \
+    "                    float u0 = x0[j], u1 = x1[j];\n"                                   \
+    DC_EACH(DC_FMA)                                                                         \
+    "                }\n"
 
 /* The tile: x points at input (channel 0, the tile's first row and column,
  * its first tap that reads inside), w at the weight of its first output
@@ -93,10 +100,7 @@
     "            for (int kx = 0; kx < nkx; kx++, x0 += dw, wk++) {\n"                      \
     "                const float *restrict x1 = x0 + rs;\n"                                 \
     DC_EACH(DC_TWEIGHT)                                                                     \
-    "                for (int j = 0; j < 16; j++) {\n"                                      \
-    "                    float u0 = x0[j], u1 = x1[j];\n"                                   \
-    DC_EACH(DC_FMA)                                                                         \
-    "                }\n"                                                                   \
+    DC_FMA_ROWS                                                                             \
     "            }\n"                                                                       \
     "        }\n"                                                                           \
     "    for (int j = 0; j < 16; j++) {\n"                                                  \
@@ -287,10 +291,7 @@
     "            for (int kx = kx0; kx < kx1; kx++) {\n"                                    \
     "                const float *restrict x0 = r0 + " DC_OFF_##S ", *restrict x1 = x0 + rq;\n" \
     DC_EACH(DE_WEIGHT)                                                                      \
-    "                for (int j = 0; j < 16; j++) {\n"                                      \
-    "                    float u0 = x0[j], u1 = x1[j];\n"                                   \
-    DC_EACH(DC_FMA)                                                                         \
-    "                }\n"                                                                   \
+    DC_FMA_ROWS                                                                             \
     "            }\n"                                                                       \
     "        }\n"                                                                           \
     "    }\n"                                                                               \
