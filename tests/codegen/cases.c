@@ -743,6 +743,8 @@ const Case cases[] = {
     {"dense_random", NULL, build_dense_random, false, false, true, NULL},
     {"strided", NULL, build_strided, false, false, true, text_strided},
     {"linear32", NULL, build_linear32, false, false, true, NULL},
+    {"resize_wide", NULL, build_resize_wide, false, true, true, text_resize_wide},
+    {"pw_prefetch", NULL, build_pw_prefetch, false, false, true, text_pw_prefetch},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 

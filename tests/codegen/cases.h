@@ -26,6 +26,12 @@ Graph *build_strided(Arena *a);
 void text_strided(const Graph *g, const char *text, int *failures);
 Graph *build_linear32(Arena *a);
 
+/* wide.c: the blocked resize and the pointwise prefetch cases, text checks. */
+Graph *build_resize_wide(Arena *a);
+void text_resize_wide(const Graph *g, const char *text, int *failures);
+Graph *build_pw_prefetch(Arena *a);
+void text_pw_prefetch(const Graph *g, const char *text, int *failures);
+
 /* Seeded input for case k: n floats, caller frees. */
 float *case_input(const Case *k, int64_t n);
 /* Graphs and options cg_emit_c must refuse; returns the failure count. */

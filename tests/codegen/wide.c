@@ -1,0 +1,112 @@
+/* wide.c — test_emit_c cases of the bilinear resize's column blocks and the
+ * pointwise tiles' weight prefetch (codegen/emit_c_kernels.c).
+ *
+ * "resize_wide": resizes only (plus concat), so the emitted C must equal the
+ * interpreter bit for bit. x [2,3,6,70]: up to 23x300 (a block of 256
+ * columns and one of 44; input rows shared by consecutive output rows, so
+ * the kept column mixes are reused and swapped), with align_corners up to
+ * 13x257 (a last block of one column), down to 4x33 (output rows that read
+ * the same input row twice, and rows skipped) and back up to 23x300.
+ *
+ * "pw_prefetch": 1x1 convs with 37 input channels and 13 output channels
+ * (two tiles of 6, so the first prefetches the second's weights, then one
+ * row) and 25 (four tiles and a row) on 7x7 (49 positions: a column tile
+ * moved back), 8x12 (96: three tiles) and 4x5 (20: under one tile) maps,
+ * with and without bias, pre=relu and the fused relu / addend forms, batch 2.
+ * Outputs resized to 7x7 and concatenated.
+ */
+#include "tests/codegen/cases.h"
+#include "tests/codegen/emit_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static uint64_t rng;
+
+static ValueId resize(Graph *g, ValueId x, int oh, int ow, int align_corners)
+{
+    Attrs a = {.resize = {{oh, ow}, align_corners}};
+    return cgtest_node(g, OP_RESIZE_BILINEAR, &a, &x, 1);
+}
+
+Graph *build_resize_wide(Arena *ar)
+{
+    Graph *g = ir_graph_new(ar, "resize_wide");
+    ValueId x = ir_graph_add_input(g, shape4(2, 3, 6, 70), "x");
+    ValueId up = resize(g, x, 23, 300, 0);
+    ValueId ac = resize(g, resize(g, x, 13, 257, 1), 23, 300, 0);
+    ValueId back = resize(g, resize(g, x, 4, 33, 0), 23, 300, 1);
+    ValueId cat[] = {up, ac, back};
+    ir_graph_add_output(g, cgtest_node(g, OP_CONCAT, NULL, cat, 3));
+    return g;
+}
+
+/* The wide resizes run the blocked kernel, and every table is emitted. */
+void text_resize_wide(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    static const char *const need[] = {
+        "static void nasc_rt_resize_row(", "static const int rsz_70_300_ac0_i0[300]",
+        "static const int rsz_70_257_ac1_i1[257]", "static const float rsz_33_300_ac1_l[300]"};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!strstr(text, need[i])) {
+            fprintf(stderr, "resize_wide: '%s' is missing\n", need[i]);
+            (*failures)++;
+        }
+}
+
+/* A 1x1 conv `name` (stride 1, no padding) with oc outputs; pre relu,
+ * addend r (0: none) and act fused. */
+static ValueId pw(Graph *g, ValueId x, const char *name, int64_t oc, bool bias, bool pre,
+                  ValueId r, int act)
+{
+    char wn[64], bn[64];
+    snprintf(wn, sizeof wn, "%s.weight", name);
+    snprintf(bn, sizeof bn, "%s.bias", name);
+    Attrs a = {.conv = {.stride = {1, 1}, .dilation = {1, 1}, .groups = 1,
+                        .pre = pre ? ACT_RELU : ACT_NONE, .addend = r != 0, .act = act}};
+    ValueId in[4] = {x, cgtest_param(g, wn, shape4(oc, g->vals[x].shape.d[1], 1, 1), 0.5f, &rng)};
+    uint32_t n = 2;
+    if (bias)
+        in[n++] = cgtest_param(g, bn, shape_make(1, &oc), 0.5f, &rng);
+    if (r)
+        in[n++] = r;
+    return cgtest_node(g, OP_CONV2D, &a, in, n);
+}
+
+Graph *build_pw_prefetch(Arena *ar)
+{
+    rng = 0x9f3e7c1ull;
+    Graph *g = ir_graph_new(ar, "pw_prefetch");
+    ValueId x = ir_graph_add_input(g, shape4(2, 37, 8, 12), "x");
+    Attrs c7 = {.crop = {1, 5}};
+    ValueId x7 = cgtest_node(g, OP_CROP, &c7, &x, 1);
+    Attrs r7 = {.resize = {{7, 7}, 0}};
+    x7 = cgtest_node(g, OP_RESIZE_BILINEAR, &r7, &x7, 1); /* 7x7 */
+    Attrs r4 = {.resize = {{4, 5}, 0}};
+    ValueId x4 = cgtest_node(g, OP_RESIZE_BILINEAR, &r4, &x, 1); /* 4x5 */
+    ValueId a = pw(g, x7, "a", 13, true, false, 0, ACT_NONE);
+    ValueId b = pw(g, x7, "b", 25, false, true, 0, ACT_RELU);
+    ValueId c = pw(g, x7, "c", 13, true, true, a, ACT_NONE);
+    ValueId d = pw(g, x, "d", 25, true, false, 0, ACT_RELU);
+    ValueId e = pw(g, x, "e", 13, true, true, 0, ACT_NONE);
+    ValueId f = pw(g, x4, "f", 13, true, false, 0, ACT_NONE);
+    ValueId cat[] = {a, b, c, resize(g, d, 7, 7, 0), resize(g, e, 7, 7, 0),
+                     resize(g, f, 7, 7, 0)};
+    ir_graph_add_output(g, cgtest_node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]));
+    return g;
+}
+
+/* The 1x1 convs run the tiled kernels, whose tiles prefetch. */
+void text_pw_prefetch(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    static const char *const need[] = {"nasc_rt_conv2d_1x1(", "nasc_rt_conv2d_1x1_pre_relu(",
+                                       "nasc_rt_conv2d_1x1_pre_add(", "nasc_rt_conv2d_1x1_relu(",
+                                       "nasc_rt_conv2d_1x1_pre(", "NASC_RT_PREFETCH(nw + k)"};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!strstr(text, need[i])) {
+            fprintf(stderr, "pw_prefetch: '%s' is missing\n", need[i]);
+            (*failures)++;
+        }
+}
