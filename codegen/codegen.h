@@ -34,11 +34,13 @@ int cg_target_workspace_align(CgTarget t);
 
 /* How dense 3x3 stride-1 convolutions are computed (CgOptions.conv). */
 typedef enum CgConv {
-    CG_CONV_AUTO,     /* default: direct for now (emit_c_wino.c, cg_wino_chosen) */
-    CG_CONV_DIRECT,   /* never Winograd: every output the direct sum of the taps */
-    CG_CONV_WINOGRAD, /* Winograd F(4x4, 3x3) for every groups-1, 3x3, stride-1,
-                         dilation-1 conv without pre (host target only, no max_flash:
-                         ~740 KiB of stack, transformed weights uncounted) */
+    CG_CONV_AUTO,      /* default: Winograd where a size rule says so (host target,
+                          no max_flash; emit_c_wino.c, wino_tile), else direct */
+    CG_CONV_DIRECT,    /* never Winograd: every output the direct sum of the taps */
+    CG_CONV_WINOGRAD,  /* Winograd F(4x4, 3x3) for every groups-1, 3x3, stride-1,
+                          dilation-1 conv without pre (host target only, no max_flash:
+                          ~740 KiB of stack, transformed weights uncounted) */
+    CG_CONV_WINOGRAD2, /* the same with F(2x2, 3x3): rounds less, 16/9 the multiplies */
     CG_NCONV
 } CgConv;
 
@@ -65,7 +67,7 @@ typedef struct CgOptions {
                                 defines (referenced params and BatchNorm
                                 scales) exceed this many bytes in total; the
                                 message names the largest */
-    CgConv conv;             /* dense 3x3 stride-1 convs: auto, direct, winograd */
+    CgConv conv;             /* dense 3x3 stride-1 convs: auto, direct, winograd(2) */
 } CgOptions;
 
 /* Writes the C file to c_out and the header to h_out. Every param must

@@ -115,13 +115,15 @@ static bool check_options(const CgOptions *o, const char *header, Diag *d)
         return false;
     }
     /* The Winograd kernel keeps ~740 KiB of scratch on the stack, and its
-     * transformed weight arrays are not in max_flash's count. */
-    if (o->conv == CG_CONV_WINOGRAD && o->target != CG_TARGET_HOST) {
+     * transformed weight arrays are not in max_flash's count (ctx_init makes
+     * auto direct there). */
+    bool wino = o->conv == CG_CONV_WINOGRAD || o->conv == CG_CONV_WINOGRAD2;
+    if (wino && o->target != CG_TARGET_HOST) {
         diag_error(d, (Loc){0}, "codegen: --conv=winograd needs the host target (its kernel "
                                 "keeps ~740 KiB of scratch on the stack)");
         return false;
     }
-    if (o->conv == CG_CONV_WINOGRAD && o->max_flash > 0) {
+    if (wino && o->max_flash > 0) {
         diag_error(d, (Loc){0}, "codegen: --max-flash cannot count --conv=winograd's "
                                 "transformed weights; use --conv=direct for a flash budget");
         return false;
@@ -695,6 +697,8 @@ static void ctx_init(CgCtx *c, const Graph *g, const CgOptions *o, Diag *d)
     c->blob = o->weights_blob;
     c->profile = o->weights_blob && o->profile;
     c->conv = o->conv;
+    if (o->conv == CG_CONV_AUTO && (o->target != CG_TARGET_HOST || o->max_flash > 0))
+        c->conv = CG_CONV_DIRECT; /* the Winograd scratch and weights: check_options */
     arena_init(&c->arena);
     c->num = arena_calloc(&c->arena, g->nval, sizeof *c->num);
     c->cname = arena_calloc(&c->arena, g->nval, sizeof *c->cname);

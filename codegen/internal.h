@@ -39,7 +39,7 @@ typedef enum CgKernel {
     CK_DCONV_S1,     /* dense (groups 1), horizontal stride 1 (emit_c_conv.c) */
     CK_DCONV_S2,     /* the same, horizontal stride 2 */
     CK_PW_STRIDED,   /* pointwise with a stride, no pad (emit_c_pw.c) */
-    CK_WINO4,        /* Winograd F(4x4, 3x3), 3x3 stride 1 (emit_c_wino.c) */
+    CK_WINO,         /* Winograd F(4x4) and F(2x2, 3x3), 3x3 stride 1 (emit_c_wino.c) */
     CK_PW_TILES,     /* register-blocked tiles of the pointwise kernel */
     CK_PW_TILES_PRE, /* the same reading relu(x) (a fused pre=relu) */
     CK_CONV2D_1X1,   /* pointwise, stride 1, no pad, groups 1; then its fused */
@@ -166,8 +166,8 @@ static inline int64_t cg_dim(const Shape *s, int i)
     return i < s->rank ? s->d[i] : 1;
 }
 
-/* ---- Winograd F(4x4, 3x3) convolution (emit_c_wino.c) ---- */
-extern const char cg_k_wino4[];
+/* ---- Winograd F(4x4, 3x3) and F(2x2, 3x3) convolution (emit_c_wino.c) ---- */
+extern const char cg_k_wino[];
 /* Whether conv n has the geometry: groups 1, 3x3, stride 1, dilation 1, no
  * pre, and its weight a param with data (transformed at compile time). */
 bool cg_wino_geometry(const CgCtx *c, const Node *n);

@@ -241,7 +241,8 @@ int cli_target_option(CgOptions *o, int argc, char **argv, int *i)
         return 1;
     }
     if (cli_is_opt(a, "--conv")) {
-        static const char *const modes[CG_NCONV] = {"auto", "direct", "winograd"};
+        static const char *const modes[CG_NCONV] = {"auto", "direct", "winograd",
+                                                     "winograd2"};
         if (!(v = cli_value(argc, argv, i, "--conv")))
             return -1;
         for (int m = 0; m < CG_NCONV; m++)
@@ -249,7 +250,8 @@ int cli_target_option(CgOptions *o, int argc, char **argv, int *i)
                 o->conv = (CgConv)m;
                 return 1;
             }
-        fprintf(stderr, "nasc: error: --conv expects auto, direct or winograd, got '%s'\n", v);
+        fprintf(stderr, "nasc: error: --conv expects auto, direct, winograd or winograd2, "
+                        "got '%s'\n", v);
         return -1;
     }
     bool ram = cli_is_opt(a, "--max-ram");
