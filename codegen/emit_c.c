@@ -458,6 +458,11 @@ static void write_header(CgCtx *c, const CgOptions *o, const char *header, int64
             " * with distinct workspaces may run concurrently. Returns 0, or -1 if\n"
             " * workspace is NULL, -2 if it is misaligned (nothing is computed). */\n",
             up, up, labels ? "class labels (uint8_t, argmax over channels)" : "floats", up, up);
+    if (c->kernel_used[CK_WINO])
+        fprintf(f, "/* Stack: its Winograd convolutions keep ~740 KiB of scratch on the\n"
+                " * stack, so run it on a thread whose stack has 1 MiB or more (Linux main\n"
+                " * threads and glibc threads have 8 MiB; musl threads 128 KiB), or emit\n"
+                " * it with nasc compile --conv=direct. */\n");
     if (c->blob)
         fprintf(f, "/* JIT form: the weights come as one blob of %s_BLOB_FLOATS floats, laid\n"
                 " * out by nasc's cg_weights_blob for this very graph; returns -3 if\n"
