@@ -695,6 +695,8 @@ static void ctx_init(CgCtx *c, const Graph *g, const CgOptions *o, Diag *d)
     c->blob = o->weights_blob;
     c->profile = o->weights_blob && o->profile;
     c->conv = o->conv;
+    c->target = o->target;
+    c->max_flash = o->max_flash;
     arena_init(&c->arena);
     c->num = arena_calloc(&c->arena, g->nval, sizeof *c->num);
     c->cname = arena_calloc(&c->arena, g->nval, sizeof *c->cname);
