@@ -15,8 +15,12 @@
 #include "ir/ir.h"
 
 /* What the emitted file is built for. A target changes alignment, attributes
- * and includes only, never the statements that compute, so every target
- * gives the same numbers (the table in emit_c.c; docs/firmware.md). */
+ * and includes (the table in emit_c.c; docs/firmware.md), and which kernels
+ * large convs may use: host and generic run strided and dilated dense convs
+ * with the packed kernel (emit_c_pack.c: same sums in the same order, so the
+ * same numbers as the firmware targets' kernel), and only the host runs
+ * Winograd under CG_CONV_AUTO (emit_c_wino.c: it rounds differently; with
+ * CG_CONV_DIRECT every target gives the same numbers). */
 typedef enum CgTarget {
     CG_TARGET_HOST,      /* default: workspace aligned to 64 (cache line, AVX-512) */
     CG_TARGET_GENERIC,   /* plain C99 for any compiler: no attributes, align 16 */

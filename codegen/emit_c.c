@@ -704,6 +704,8 @@ static void ctx_init(CgCtx *c, const Graph *g, const CgOptions *o, Diag *d)
     c->conv = o->conv;
     if (o->conv == CG_CONV_AUTO && (o->target != CG_TARGET_HOST || o->max_flash > 0))
         c->conv = CG_CONV_DIRECT; /* the Winograd scratch and weights: check_options */
+    c->target = o->target;
+    c->max_flash = o->max_flash;
     arena_init(&c->arena);
     c->num = arena_calloc(&c->arena, g->nval, sizeof *c->num);
     c->cname = arena_calloc(&c->arena, g->nval, sizeof *c->cname);

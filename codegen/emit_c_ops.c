@@ -91,13 +91,32 @@ static CgKernel dw_kernel(CgCtx *c, const Node *n)
     return (CgKernel)(CK_DW3S1D1 + (k == 5) * 4 + (s == 2) * 2 + (d == 2));
 }
 
-/* The register-blocked dense kernel (emit_c_conv.c) for groups 1 and a
- * horizontal stride of 1 or 2 (anything else along the other axes) whose
- * edge blocks fit their buffers, else the generic CK_CONV2D. */
+/* The dense kernel of a groups-1 conv that is neither pointwise nor strided
+ * pointwise. The packed kernel (emit_c_pack.c: output channels as vector
+ * lanes, weights packed at compile time) on host and generic targets for a
+ * stride or dilation other than 1 along either axis, >= 16 output channels
+ * and c * kh * kw >= 64 multiply-adds per output, when cg_pack_fits. The
+ * rule is measured (gcc 12 -O3 -march=native AVX-512, single convs timed
+ * interleaved with the register-blocked kernel; codegen/README.md): stride 2
+ * runs ~1.2-2x as fast (Auto-DeepLab's stem2 ~2x, DARTS ImageNet's stems),
+ * ASPP's dilation 12 ~1.5x, 18 about even; stride-1 undilated convs ran ~15 % slower
+ * with gcc (faster with clang) and 3-channel stems (27 per output) ~25 %
+ * slower, so those keep the register-blocked kernel (emit_c_conv.c), as do
+ * Cortex-M targets (its ~64 KiB frame and the packed copy in flash) and
+ * files with a flash budget (which counts params, not packed copies). That
+ * kernel takes a horizontal stride of 1 or 2 whose edge blocks fit its
+ * buffers; anything else is the generic CK_CONV2D. */
 static CgKernel dense_kernel(CgCtx *c, const Node *n)
 {
     const Conv2dAttrs *a = &n->attrs.conv;
     ValueId w = n->in[1];
+    bool host = (c->target == CG_TARGET_HOST || c->target == CG_TARGET_GENERIC) &&
+                c->max_flash <= 0; /* check_flash does not count packed copies */
+    bool unit = a->stride[0] == 1 && a->stride[1] == 1 && a->dilation[0] == 1 &&
+                a->dilation[1] == 1;
+    if (host && !unit && dim(c, n->out, 1) >= 16 &&
+        dim(c, w, 1) * dim(c, w, 2) * dim(c, w, 3) >= 64 && cg_pack_fits(c, n))
+        return a->stride[1] == 1 ? CK_PCONV_S1 : CK_PCONV_S2;
     if (a->groups != 1 || !cg_dconv_fits(a, dim(c, n->in[0], 2), dim(c, n->out, 2),
                                          dim(c, w, 2), dim(c, w, 3)))
         return CK_CONV2D;
@@ -112,6 +131,20 @@ static bool strided_pointwise(CgCtx *c, const Node *n)
     return dim(c, n->in[1], 2) == 1 && dim(c, n->in[1], 3) == 1 && a->groups == 1 &&
            (a->stride[0] != 1 || a->stride[1] != 1) && !a->pad[0] && !a->pad[1] &&
            !a->pad[2] && !a->pad[3];
+}
+
+/* Whether conv n is dense (groups 1, not depthwise, no pre, not pointwise
+ * with or without a stride) and dense_kernel picks the packed kernel. */
+static bool dense_packed(CgCtx *c, const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    bool pointwise = dim(c, n->in[1], 2) == 1 && dim(c, n->in[1], 3) == 1;
+    bool unit = a->stride[0] == 1 && a->stride[1] == 1 && !a->pad[0] && !a->pad[1] &&
+                !a->pad[2] && !a->pad[3];
+    if (a->groups != 1 || a->pre || (pointwise && unit) || strided_pointwise(c, n))
+        return false;
+    CgKernel k = dense_kernel(c, n);
+    return k == CK_PCONV_S1 || k == CK_PCONV_S2;
 }
 
 /* Suffixes of the pointwise kernel's forms, CK_CONV2D_1X1 + (pre, addend, act)
@@ -131,6 +164,8 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
 {
     if (cg_wino_chosen(c, n))
         return cg_emit_wino(c, n); /* emit_c_wino.c */
+    if (dense_packed(c, n))
+        return cg_emit_pack(c, n); /* emit_c_pack.c */
     const Conv2dAttrs *a = &n->attrs.conv;
     ValueId x = n->in[0], w = n->in[1], y = n->out, b = ir_conv_bias(n), r = ir_conv_addend(n);
     const char *xs = cg_val(c, x), *wv = cg_val(c, w), *bs = b ? cg_val(c, b) : "NULL";

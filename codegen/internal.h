@@ -38,6 +38,9 @@ typedef enum CgKernel {
     CK_CONV2D_PRE,   /* the same with pre=relu: also every pre the fast kernels lack */
     CK_DCONV_S1,     /* dense (groups 1), horizontal stride 1 (emit_c_conv.c) */
     CK_DCONV_S2,     /* the same, horizontal stride 2 */
+    CK_PK_COMMON,    /* helpers of the packed dense kernels (emit_c_pack.c) */
+    CK_PCONV_S1,     /* dense, output channels as lanes, packed weights, stride 1 */
+    CK_PCONV_S2,     /* the same, horizontal stride 2 */
     CK_PW_STRIDED,   /* pointwise with a stride, no pad (emit_c_pw.c) */
     CK_WINO,         /* Winograd F(4x4) and F(2x2, 3x3), 3x3 stride 1 (emit_c_wino.c) */
     CK_PW_TILES,     /* register-blocked tiles of the pointwise kernel */
@@ -102,6 +105,9 @@ extern const char cg_k_dwconv2d[], cg_k_dw_stage[], cg_k_dw3s1d1[], cg_k_dw3s1d2
  * and the rows an edge block stages fit its buffers (emit_c_conv.c). */
 bool cg_dconv_fits(const Conv2dAttrs *a, int64_t h, int64_t oh, int64_t kh, int64_t kw);
 
+/* Texts of CK_PK_COMMON, CK_PCONV_S1 and CK_PCONV_S2 (emit_c_pack.c). */
+extern const char cg_k_pk_common[], cg_k_pconv_s1[], cg_k_pconv_s2[];
+
 /* ---- blob mode: one float array of the weights (emit_c.c) ---- */
 typedef struct CgBlobEntry {
     const char *cname;  /* the identifier the body uses */
@@ -128,6 +134,8 @@ typedef struct CgCtx {
     bool phase_kernels;  /* emit_c_s2b.c has put its two kernels in decls */
     bool blob;           /* CgOptions.weights_blob */
     CgConv conv;         /* CgOptions.conv */
+    CgTarget target;     /* CgOptions.target (the dense kernel's choice) */
+    int64_t max_flash;   /* CgOptions.max_flash (> 0: no packed weight copies) */
     bool profile;        /* CgOptions.profile (blob mode only) */
     CgBlobEntry *derived; /* blob mode: BN scales, in emission order */
     uint32_t nderived, capderived;
@@ -175,6 +183,13 @@ bool cg_wino_geometry(const CgCtx *c, const Node *n);
 bool cg_wino_chosen(const CgCtx *c, const Node *n);
 /* Emits conv n as Winograd (its transformed weights and the call). */
 bool cg_emit_wino(CgCtx *c, const Node *n);
+
+/* ---- packed dense convolution (emit_c_pack.c) ---- */
+/* Whether the packed kernel can take conv n (groups 1, no pre, horizontal
+ * stride 1 or 2, a param weight, its staged rows fit); dense_kernel chooses. */
+bool cg_pack_fits(const CgCtx *c, const Node *n);
+/* Emits conv n with the packed kernel (its packed weights and the call). */
+bool cg_emit_pack(CgCtx *c, const Node *n);
 
 /* ---- per-op emitters (emit_c_ops.c) ---- */
 /* Appends node n's statements to c->body; false after a diagnostic. */
