@@ -1,13 +1,16 @@
 /* npy_out.h — builds .npy files in memory, laid out as NumPy writes them
  * (test_npy.c's dtype matrix and error cases, test_adl_frontend.c's
- * hostile mutations). Header-only, like tests/check.h.
+ * hostile mutations), and writes them out. Header-only, like tests/check.h.
  */
 #ifndef NASC_TESTS_NPY_OUT_H
 #define NASC_TESTS_NPY_OUT_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct NpyOut {
     unsigned char b[4096];
@@ -37,6 +40,18 @@ static void npy_put(NpyOut *o, int64_t v, int size, bool big)
     for (int i = 0; i < size; i++)
         o->b[o->n + (big ? size - 1 - i : i)] = (unsigned char)((uint64_t)v >> (8 * i));
     o->n += (size_t)size;
+}
+
+/* Writes n bytes of p to path (replacing it); exits 2 on failure. */
+static void write_file(const char *path, const void *p, size_t n)
+{
+    unlink(path); /* truncating in place is ~30x slower on some file systems */
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, n, f) != n) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(2);
+    }
+    fclose(f);
 }
 
 #endif

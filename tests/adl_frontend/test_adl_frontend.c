@@ -32,17 +32,6 @@ static char *read_or_null(Arena *a, const char *path, size_t *len)
     return s;
 }
 
-static void write_file(const char *path, const void *p, size_t n)
-{
-    unlink(path); /* truncating in place is ~30x slower on some file systems */
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(2);
-    }
-    fclose(f);
-}
-
 /* ---- the public architectures (shared/design/genotypes/autodeeplab.md) ---- */
 
 static const int pt_path[12] = {1, 0, 0, 1, 2, 1, 2, 2, 3, 3, 2, 1};

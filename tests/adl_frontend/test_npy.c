@@ -20,16 +20,6 @@ static char *tmp_path(Arena *a, const char *name)
     return arena_printf(a, "%s/%s", tmp_dir, name);
 }
 
-static void write_file(const char *path, const void *p, size_t n)
-{
-    unlink(path); /* truncating in place is ~30x slower on some file systems */
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(2);
-    }
-    fclose(f);
-}
 /* ---- .npy files written here: every integer dtype, v1/v2/v3, both orders ---- */
 
 static bool read_npy_bytes(Arena *a, const char *file, const NpyOut *o, NpyArray *x, Diag *d)

@@ -1,6 +1,7 @@
 /* emit_util.c — helpers shared by the emitted-C tests (emit_util.h). */
 #include "emit_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -72,4 +73,47 @@ ValueId cgtest_node(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32_t
     }
     diag_free(&d);
     return v;
+}
+
+bool cgtest_add_blob_runner(const Graph *g, const CgOptions *o, const char *dir)
+{
+    float *blob = NULL;
+    int64_t nb = 0;
+    char path[700];
+    Diag d;
+    diag_init(&d);
+    bool ok = cg_weights_blob(g, o, &blob, &nb, &d);
+    if (!ok)
+        diag_print(&d, stderr);
+    diag_free(&d);
+    snprintf(path, sizeof path, "%s/%s.h", dir, o->name);
+    FILE *f = ok ? fopen(path, "a") : NULL;
+    ok = f && fprintf(f, "int %s_run(const float *input, float *output, void *workspace);\n",
+                      o->name) > 0;
+    ok = f && fclose(f) == 0 && ok;
+    snprintf(path, sizeof path, "%s/%s.c", dir, o->name);
+    f = ok ? fopen(path, "a") : NULL;
+    if (f) {
+        fprintf(f, "\nint %s_run(const float *input, float *output, void *workspace)\n{\n"
+                "    static const float blob[%lld] = {\n", o->name, (long long)nb);
+        for (int64_t i = 0; i < nb; i++)
+            fprintf(f, "%a%s", (double)blob[i], i % 8 == 7 ? "f,\n" : "f, ");
+        fprintf(f, "};\n    return %s_run_blob(input, output, workspace, blob);\n}\n", o->name);
+        ok = fclose(f) == 0;
+    }
+    free(blob);
+    return ok;
+}
+
+double cgtest_rel_error(const char *what, const float *got, const float *ref, int64_t n)
+{
+    double maxref = 0, maxerr = 0;
+    for (int64_t i = 0; i < n; i++) {
+        maxref = fmax(maxref, fabs((double)ref[i]));
+        double e = fabs((double)got[i] - (double)ref[i]);
+        maxerr = isnan(e) ? INFINITY : fmax(maxerr, e);
+    }
+    printf("%-26s max |diff| %.3g, max |ref| %.3g, relative %.3g\n", what, maxerr, maxref,
+           maxerr / maxref);
+    return maxerr / maxref;
 }

@@ -30,4 +30,13 @@ ValueId cgtest_param(Graph *g, const char *name, Shape s, float scale, uint64_t 
  * bug in the test's graph, not in the code under test. */
 ValueId cgtest_node(Graph *g, Op op, const Attrs *a, const ValueId *in, uint32_t nin);
 
+/* Blob mode (the JIT's form) as a firmware-style entry point: appends to
+ * dir/NAME.{c,h} (NAME = o->name, emitted with o, o->weights_blob set) a
+ * NAME_run(in, out, ws) that passes cg_weights_blob's floats, as hex
+ * literals, to NAME_run_blob, so the shared harness can run it. */
+bool cgtest_add_blob_runner(const Graph *g, const CgOptions *o, const char *dir);
+
+/* max |got - ref| / max |ref|, printed on one line with what. */
+double cgtest_rel_error(const char *what, const float *got, const float *ref, int64_t n);
+
 #endif

@@ -190,55 +190,18 @@ static float *build_and_run(const Graph *g, const char *dir, const char *name, c
 static void check_blob(const Graph *g, const char *dir, const char *base, const float *want,
                        int64_t nout)
 {
-    char name[96], path[700];
+    char name[96];
     snprintf(name, sizeof name, "%s_blob", base);
     CgOptions o = {.name = name, .weights_blob = true};
     char *text = emit(g, dir, name, o);
-    float *blob = NULL;
-    int64_t nb = 0;
-    Diag d;
-    diag_init(&d);
-    bool ok = text && cg_weights_blob(g, &o, &blob, &nb, &d);
-    if (!ok)
-        diag_print(&d, stderr);
-    diag_free(&d);
-    CHECKF(ok && strstr(text, "nasc_rt_pconv_s") && strstr(text, "pk_conv_weight") &&
+    bool ok = text && cgtest_add_blob_runner(g, &o, dir);
+    CHECKF(ok && text && strstr(text, "nasc_rt_pconv_s") && strstr(text, "pk_conv_weight") &&
            !strstr(text, "w_conv_weight"), "%s: blob emission", name);
-    snprintf(path, sizeof path, "%s/%s.h", dir, name);
-    FILE *f = ok ? fopen(path, "a") : NULL;
-    ok = f && fprintf(f, "int %s_run(const float *input, float *output, void *workspace);\n",
-                      name) > 0;
-    ok = f && fclose(f) == 0 && ok;
-    snprintf(path, sizeof path, "%s/%s.c", dir, name);
-    f = ok ? fopen(path, "a") : NULL;
-    if (f) {
-        fprintf(f, "\nint %s_run(const float *input, float *output, void *workspace)\n{\n"
-                "    static const float blob[%lld] = {\n", name, (long long)nb);
-        for (int64_t i = 0; i < nb; i++)
-            fprintf(f, "%a%s", (double)blob[i], i % 8 == 7 ? "f,\n" : "f, ");
-        fprintf(f, "};\n    return %s_run_blob(input, output, workspace, blob);\n}\n", name);
-        ok = fclose(f) == 0;
-    }
     float *y = ok ? build_and_run(g, dir, name, opt[0], harness, nout) : NULL;
     CHECKF(y && memcmp(y, want, (size_t)nout * sizeof *y) == 0,
            "%s: blob output differs from the firmware file's", name);
     free(y);
-    free(blob);
     free(text);
-}
-
-/* max |got - ref| / max |ref|, printed. */
-static double rel_error(const char *what, const float *got, const float *ref, int64_t n)
-{
-    double maxref = 0, maxerr = 0;
-    for (int64_t i = 0; i < n; i++) {
-        maxref = fmax(maxref, fabs((double)ref[i]));
-        double e = fabs((double)got[i] - (double)ref[i]);
-        maxerr = isnan(e) ? INFINITY : fmax(maxerr, e);
-    }
-    printf("%-26s max |diff| %.3g, max |ref| %.3g, relative %.3g\n", what, maxerr, maxref,
-           maxerr / maxref);
-    return maxerr / maxref;
 }
 
 /* Outputs equal as floats (a zero's sign may differ; NaN never equals). */
@@ -273,7 +236,7 @@ static float *check_files(const PackCase *k, const Graph *g, const char *dir, in
         if (!host[o])
             continue;
         snprintf(what, sizeof what, "%s [%s]", k->name, opt[o]);
-        double rel = rel_error(what, host[o], ref, nout);
+        double rel = cgtest_rel_error(what, host[o], ref, nout);
         CHECKF(rel <= k_tol, "%s: relative error %g > %g", what, rel, k_tol);
     }
     snprintf(name, sizeof name, "%s_m4", k->name);
