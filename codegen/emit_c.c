@@ -459,10 +459,7 @@ static void write_header(CgCtx *c, const CgOptions *o, const char *header, int64
             " * workspace is NULL, -2 if it is misaligned (nothing is computed). */\n",
             up, up, labels ? "class labels (uint8_t, argmax over channels)" : "floats", up, up);
     if (c->kernel_used[CK_WINO])
-        fprintf(f, "/* Stack: its Winograd convolutions keep ~740 KiB of scratch on the\n"
-                " * stack, so run it on a thread whose stack has 1 MiB or more (Linux main\n"
-                " * threads and glibc threads have 8 MiB; musl threads 128 KiB), or emit\n"
-                " * it with nasc compile --conv=direct. */\n");
+        fputs(cg_wino_stack_note, f);
     if (c->blob)
         fprintf(f, "/* JIT form: the weights come as one blob of %s_BLOB_FLOATS floats, laid\n"
                 " * out by nasc's cg_weights_blob for this very graph; returns -3 if\n"
@@ -702,8 +699,6 @@ static void ctx_init(CgCtx *c, const Graph *g, const CgOptions *o, Diag *d)
     c->blob = o->weights_blob;
     c->profile = o->weights_blob && o->profile;
     c->conv = o->conv;
-    if (o->conv == CG_CONV_AUTO && (o->target != CG_TARGET_HOST || o->max_flash > 0))
-        c->conv = CG_CONV_DIRECT; /* the Winograd scratch and weights: check_options */
     c->target = o->target;
     c->max_flash = o->max_flash;
     arena_init(&c->arena);

@@ -51,6 +51,12 @@
  */
 #include "internal.h"
 
+const char cg_wino_stack_note[] =
+    "/* Stack: its Winograd convolutions keep ~740 KiB of scratch on the\n"
+    " * stack, so run it on a thread whose stack has 1 MiB or more (Linux main\n"
+    " * threads and glibc threads have 8 MiB; musl threads 128 KiB), or emit\n"
+    " * it with nasc compile --conv=direct. */\n";
+
 const char cg_k_wino[] =
     "/* v[(q * nc + i) * 64 + k] = (B^T d B)[q] of the 6x6 input patch d of tile\n"
     " * t0 + k (row-major over the tile grid; past the last tile, the last again)\n"
@@ -343,7 +349,7 @@ bool cg_wino_geometry(const CgCtx *c, const Node *n)
 }
 
 /* The output tile of conv n's Winograd (4 or 2), or 0 for the direct kernel.
- * --conv=auto (emit_c.c makes it direct off the host target or with a flash
+ * --conv=auto (direct off the host target or with a flash
  * budget) takes convs with >= 64 input and output channels and an output of
  * >= 16x16 (the rule measured when Winograd was opt-in: below it the direct
  * kernel is as fast), as F(4x4) when both channel counts are >= 128, else as
@@ -362,7 +368,8 @@ static int wino_tile(const CgCtx *c, const Node *n)
         return 0;
     if (c->conv == CG_CONV_WINOGRAD || c->conv == CG_CONV_WINOGRAD2)
         return c->conv == CG_CONV_WINOGRAD ? 4 : 2;
-    if (c->conv != CG_CONV_AUTO)
+    /* auto: the scratch needs a host stack and --max-flash cannot count U */
+    if (c->conv != CG_CONV_AUTO || c->target != CG_TARGET_HOST || c->max_flash > 0)
         return 0;
     const Shape *sw = &c->g->vals[n->in[1]].shape, *sy = &c->g->vals[n->out].shape;
     int64_t oc = cg_dim(sw, 0), ch = cg_dim(sw, 1);

@@ -176,6 +176,8 @@ static inline int64_t cg_dim(const Shape *s, int i)
 
 /* ---- Winograd F(4x4, 3x3) and F(2x2, 3x3) convolution (emit_c_wino.c) ---- */
 extern const char cg_k_wino[];
+/* The emitted header's note on the kernel's stack scratch. */
+extern const char cg_wino_stack_note[];
 /* Whether conv n has the geometry: groups 1, 3x3, stride 1, dilation 1, no
  * pre, and its weight a param with data (transformed at compile time). */
 bool cg_wino_geometry(const CgCtx *c, const Node *n);
