@@ -101,17 +101,20 @@ static void softmax_row(const float *a, double *p)
         p[k] /= sum;
 }
 
-void adl_derive_cell(const float *alphas, int steps, bool allow_none, int (*rows)[2])
+/* DARTS's rule on softmax'd rows p [edges][8]: per node the two incoming
+ * edges with the largest non-'none' weight, each with its argmax op. */
+static void derive_from_probs(const double (*p)[ADL_NUM_OPS], int steps, bool allow_none,
+                              int (*rows)[2])
 {
     int start = 0, nrow = 0;
     for (int i = 0; i < steps; i++) {
         int n = 2 + i, order[2 + ADL_MAX_STEPS];
-        double key[2 + ADL_MAX_STEPS], p[ADL_MAX_STEPS + 2][ADL_NUM_OPS];
+        double key[2 + ADL_MAX_STEPS];
         for (int j = 0; j < n; j++) {
-            softmax_row(alphas + (start + j) * ADL_NUM_OPS, p[j]);
-            key[j] = p[j][1];
-            for (int k = 2; k < ADL_NUM_OPS; k++) /* p[j][0] is 'none': not ranked */
-                key[j] = p[j][k] > key[j] ? p[j][k] : key[j];
+            const double *pj = p[start + j];
+            key[j] = pj[1];
+            for (int k = 2; k < ADL_NUM_OPS; k++) /* pj[0] is 'none': not ranked */
+                key[j] = pj[k] > key[j] ? pj[k] : key[j];
             /* stable insertion by descending key: equal keys keep edge order */
             int at = j;
             while (at > 0 && key[order[at - 1]] < key[j]) {
@@ -121,15 +124,45 @@ void adl_derive_cell(const float *alphas, int steps, bool allow_none, int (*rows
             order[at] = j;
         }
         for (int t = 0; t < 2; t++) {
-            int j = order[t], best = allow_none ? 0 : 1;
+            const double *pj = p[start + order[t]];
+            int best = allow_none ? 0 : 1;
             for (int k = best + 1; k < ADL_NUM_OPS; k++)
-                if (p[j][k] > p[j][best])
+                if (pj[k] > pj[best])
                     best = k;
-            rows[nrow][0] = start + j;
+            rows[nrow][0] = start + order[t];
             rows[nrow][1] = best;
             nrow++;
         }
         start += n;
+    }
+}
+
+void adl_derive_cell(const float *alphas, int steps, bool allow_none, int max_skip,
+                     int (*rows)[2])
+{
+    double p[ADL_MAX_STEPS * (ADL_MAX_STEPS + 3) / 2][ADL_NUM_OPS];
+    int edges = steps * (steps + 3) / 2;
+    NASC_ASSERT(steps >= 1 && steps <= ADL_MAX_STEPS);
+    for (int e = 0; e < edges; e++)
+        softmax_row(alphas + e * ADL_NUM_OPS, p[e]);
+    derive_from_probs((const double (*)[ADL_NUM_OPS])p, steps, allow_none, rows);
+    /* P-DARTS: while the cell keeps more than max_skip skip_connects, zero
+     * the weakest kept skip_connect's weight and derive again (its edge may
+     * then take another op, or lose its place to another edge). */
+    for (;;) {
+        int nskip = 0, weakest = -1;
+        for (int r = 0; r < 2 * steps; r++) {
+            int e = rows[r][0];
+            if (rows[r][1] != ADL_OP_SKIP)
+                continue;
+            nskip++;
+            if (weakest < 0 || p[e][ADL_OP_SKIP] < p[weakest][ADL_OP_SKIP])
+                weakest = e;
+        }
+        if (max_skip < 0 || nskip <= max_skip)
+            return;
+        p[weakest][ADL_OP_SKIP] = 0;
+        derive_from_probs((const double (*)[ADL_NUM_OPS])p, steps, allow_none, rows);
     }
 }
 
@@ -178,7 +211,7 @@ bool adl_decode(const AdlSearchConfig *cfg, const float *alphas, const float *be
     out->path = arena_calloc(a, (size_t)layers, sizeof *out->path);
     adl_viterbi(layers, space, out->path);
     int rows[ADL_ROWS][2];
-    adl_derive_cell(alphas, ADL_NODES, false, rows);
+    adl_derive_cell(alphas, ADL_NODES, false, cfg->max_skip, rows);
     for (int k = 0; k < ADL_ROWS; k++) {
         out->rows[k].edge = rows[k][0];
         out->rows[k].op = fe_adl_ops[rows[k][1]].name;

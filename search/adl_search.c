@@ -374,6 +374,7 @@ void adl_search_defaults(AdlSearchConfig *cfg)
     cfg->in_ch = 3;
     cfg->h = cfg->w = 64;
     cfg->batch = 8;
+    cfg->max_skip = -1;
 }
 
 /* ---- the network ---- */

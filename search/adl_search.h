@@ -28,6 +28,7 @@
 
 enum {
     ADL_NUM_OPS = 8,   /* PRIMITIVES (fe_adl_ops 0..7), the width of an alpha row */
+    ADL_OP_SKIP = 3,   /* skip_connect's place in PRIMITIVES */
     ADL_LEVELS = 4,    /* output strides 4, 8, 16, 32 */
     ADL_DIRS = 3,      /* beta directions: finer, same, coarser */
     ADL_MAX_STEPS = 8,
@@ -45,6 +46,8 @@ typedef struct AdlSearchConfig {
     int aspp_rate;         /* dilation of the level-0 (stride 4) head's 3x3 ASPP conv,
                               halved per level (at least 1); 0 = the reference's 24,
                               which auto_deeplab.py chose for 321x321 crops */
+    int max_skip;          /* decode: at most this many skip_connects in the cell
+                              (P-DARTS's limit); < 0 = no limit, DARTS's rule */
 } AdlSearchConfig;
 
 /* Where the architecture params sit in the graph. */
@@ -99,9 +102,12 @@ void adl_viterbi(int layers, const float *space, int *path);
  * for each node the two incoming edges with the largest non-'none' weight
  * (ties: lower edge first), strongest first, each with its argmax op
  * (ties: lower op) over all eight when allow_none (the reference's rule),
- * else over the seven real ops (DARTS's rule). rows gets 2*steps
- * [edge, op] pairs. */
-void adl_derive_cell(const float *alphas, int steps, bool allow_none, int (*rows)[2]);
+ * else over the seven real ops (DARTS's rule). With max_skip >= 0, P-DARTS's
+ * limit (chenxin061/pdarts train_search.py): while more than max_skip kept
+ * edges are skip_connect, the weakest one's skip weight is set to 0 and the
+ * cell derived again. rows gets 2*steps [edge, op] pairs. */
+void adl_derive_cell(const float *alphas, int steps, bool allow_none, int max_skip,
+                     int (*rows)[2]);
 
 /* The retrain architecture of a search: Viterbi path of the betas, cell of
  * the alphas (DARTS's rule: never 'none' — a kept edge that computes zeros

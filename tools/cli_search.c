@@ -29,6 +29,7 @@ enum { MAX_EPOCHS = 1000, MAX_SERIES = 16 };
 typedef struct SearchArgs {
     const char *space, *data, *out;
     int layers, F, C, epochs, arch_start, batch, crop_h, crop_w, images, aspp_rate;
+    int max_skip; /* -1: no limit */
     bool second_order, resume;
     uint64_t seed;
 } SearchArgs;
@@ -36,19 +37,20 @@ typedef struct SearchArgs {
 static int parse_search_args(int argc, char **argv, SearchArgs *s)
 {
     static const char *const ints[] = {"--layers", "--F", "--C", "--epochs", "--arch-start",
-                                       "--batch", "--images", "--seed", "--aspp-rate"};
+                                       "--batch", "--images", "--seed", "--aspp-rate",
+                                       "--max-skip"};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v;
         int *dst[] = {&s->layers, &s->F, &s->C, &s->epochs, &s->arch_start, &s->batch,
-                      &s->images, NULL, &s->aspp_rate};
+                      &s->images, NULL, &s->aspp_rate, &s->max_skip};
         bool done = false;
-        for (int k = 0; k < 9 && !done; k++) {
+        for (int k = 0; k < 10 && !done; k++) {
             if (!cli_is_opt(a, ints[k]))
                 continue;
             int val;
             if (!(v = cli_value(argc, argv, &i, ints[k])))
                 return 2;
-            if (!cli_parse_int(v, k == 4 || k == 7 ? 0 : 1, k == 7 ? 2147483647 : 1000000,
+            if (!cli_parse_int(v, k == 4 || k == 7 || k == 9 ? 0 : 1, k == 7 ? 2147483647 : 1000000,
                                &val)) {
                 fprintf(stderr, "nasc search: error: bad value '%s' for %s\n", v, ints[k]);
                 return 2;
@@ -379,6 +381,7 @@ static int search_adl(const SearchArgs *s, Arena *a, Diag *d)
     cfg.batch = s->batch ? s->batch : cfg.batch;
     cfg.h = s->crop_h ? s->crop_h : first.h, cfg.w = s->crop_w ? s->crop_w : first.w;
     cfg.classes = train.classes, cfg.in_ch = 3, cfg.aspp_rate = s->aspp_rate;
+    cfg.max_skip = s->max_skip;
     srch_ds_image_free(&first);
     SuperNet net;
     AdlSearchVars vars;
@@ -418,7 +421,7 @@ static int search_adl(const SearchArgs *s, Arena *a, Diag *d)
 
 int cmd_search(int argc, char **argv, Arena *a, Diag *d)
 {
-    SearchArgs s = {.out = "search-out", .epochs = 10, .arch_start = 3};
+    SearchArgs s = {.out = "search-out", .epochs = 10, .arch_start = 3, .max_skip = -1};
     if (argc < 2 || (strcmp(argv[1], "adl") != 0 && strcmp(argv[1], "darts") != 0)) {
         fprintf(stderr, "usage: nasc search adl|darts [options] (see nasc --help)\n");
         return 2;
@@ -427,8 +430,9 @@ int cmd_search(int argc, char **argv, Arena *a, Diag *d)
     int rc = parse_search_args(argc, argv, &s);
     if (rc)
         return rc;
-    if (s.aspp_rate && strcmp(s.space, "darts") == 0) {
-        fprintf(stderr, "nasc search darts: error: --aspp-rate applies to `search adl` only\n");
+    if ((s.aspp_rate || s.max_skip >= 0) && strcmp(s.space, "darts") == 0) {
+        fprintf(stderr, "nasc search darts: error: %s applies to `search adl` only\n",
+                s.aspp_rate ? "--aspp-rate" : "--max-skip");
         return 2;
     }
     if (!cli_make_dir(s.out, d))

@@ -127,7 +127,7 @@ static bool dump(const char *out_path, const AdlSearchConfig *cfg, uint64_t seed
     adl_read_arch(g, &v, alphas, betas);
     adl_normalise_betas(layers, betas, space);
     adl_viterbi(layers, space, path);
-    adl_derive_cell(alphas, cfg->steps, true, rows); /* the reference's rule */
+    adl_derive_cell(alphas, cfg->steps, true, -1, rows); /* the reference's rule */
     for (int l = 0; l < layers; l++)
         fpath[l] = (float)path[l];
     for (int k = 0; k < 20; k++)

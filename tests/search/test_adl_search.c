@@ -180,12 +180,46 @@ static void hand_alphas(float *a)
     set(a, 19, 0, 1), set(a, 19, 7, 1), set(a, 15, 5, 0.5f);
 }
 
+/* P-DARTS's skip limit. Softmax weights (rows otherwise 0): edge 0 skip
+ * 0.742; edge 1 skip 0.262, sep_conv_3x3 0.159; edge 3 skip 0.514; edge 2
+ * dil_conv_3x3 0.280. Unlimited: three skips. Each step zeroes the weakest
+ * kept skip: edge 1 falls back to sep_conv_3x3 and stays; edge 3 then ranks
+ * 0.070 and loses its place to edge 4 (0.125, max_pool); edge 0 last. */
+static void check_max_skip(void)
+{
+    float alphas[20 * ADL_NUM_OPS];
+    memset(alphas, 0, sizeof alphas);
+    set(alphas, 0, ADL_OP_SKIP, 3), set(alphas, 1, ADL_OP_SKIP, 1), set(alphas, 1, 4, 0.5f);
+    set(alphas, 3, ADL_OP_SKIP, 2), set(alphas, 2, 6, 1);
+    static const int want[4][4][2] = {
+        /* node 2 and node 3 rows for max_skip -1, 2, 1, 0 */
+        {{0, 3}, {1, 3}, {3, 3}, {2, 6}},
+        {{0, 3}, {1, 4}, {3, 3}, {2, 6}},
+        {{0, 3}, {1, 4}, {2, 6}, {4, 1}},
+        {{1, 4}, {0, 1}, {2, 6}, {4, 1}},
+    };
+    static const int max_skip[4] = {-1, 2, 1, 0};
+    for (int t = 0; t < 4; t++) {
+        int rows[10][2];
+        adl_derive_cell(alphas, 5, false, max_skip[t], rows);
+        for (int k = 0; k < 4; k++)
+            CHECKF(rows[k][0] == want[t][k][0] && rows[k][1] == want[t][k][1],
+                   "max_skip %d row %d: got [%d, %d], want [%d, %d]", max_skip[t], k,
+                   rows[k][0], rows[k][1], want[t][k][0], want[t][k][1]);
+        /* the zero rows' nodes keep their two lowest edges with max_pool */
+        static const int rest[6] = {5, 6, 9, 10, 14, 15};
+        for (int k = 4; k < 10; k++)
+            CHECKF(rows[k][0] == rest[k - 4] && rows[k][1] == 1,
+                   "max_skip %d row %d: got [%d, %d]", max_skip[t], k, rows[k][0], rows[k][1]);
+    }
+}
+
 static void check_derive_cell(void)
 {
     float alphas[20 * ADL_NUM_OPS];
     hand_alphas(alphas);
     int rows[10][2];
-    adl_derive_cell(alphas, 5, true, rows);
+    adl_derive_cell(alphas, 5, true, -1, rows);
     const int want[10][2] = {{1, 7}, {0, 0}, {3, 1}, {2, 0}, {8, 3},
                              {6, 2}, {9, 4}, {13, 6}, {19, 0}, {15, 5}};
     for (int k = 0; k < 10; k++)
@@ -195,7 +229,7 @@ static void check_derive_cell(void)
     /* Without 'none' the same edges are kept; their ops become the strongest
      * real ones: edge 0 sep_conv_3x3, edge 2 (all equal) max_pool_3x3, edge
      * 19 dil_conv_5x5 (tied with 'none'). */
-    adl_derive_cell(alphas, 5, false, rows);
+    adl_derive_cell(alphas, 5, false, -1, rows);
     const int real[10][2] = {{1, 7}, {0, 4}, {3, 1}, {2, 1}, {8, 3},
                              {6, 2}, {9, 4}, {13, 6}, {19, 7}, {15, 5}};
     for (int k = 0; k < 10; k++)
@@ -391,6 +425,7 @@ int main(void)
     check_viterbi_ties();
     check_viterbi_boundaries();
     check_derive_cell();
+    check_max_skip();
     check_decode();
     check_supernet();
     if (failures)
