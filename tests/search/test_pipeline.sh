@@ -44,6 +44,19 @@ for f in arch.json path.svg path.dot cell.svg cell.dot search_loss.svg search_al
   [ -s "$T/full/$f" ] || fail "search wrote no $f"
 done
 [ "$(wc -l <"$T/part/search_history.csv")" -eq 3 ] || fail "history lost epochs on resume"
+# --max-skip changes only the decode: resuming the finished run re-decodes
+# its checkpoint (untouched) into a cell without skip_connect, same path.
+grep -q skip_connect "$T/full/arch.json" ||
+  fail "premise: this seed's search keeps a skip_connect (choose another seed)"
+# shellcheck disable=SC2086
+"$NASC" search adl $S --epochs 2 --resume --max-skip 0 --out "$T/again" >/dev/null 2>&1 ||
+  fail "re-decode with --max-skip 0"
+cmp "$T/full/search.ckpt" "$T/again/search.ckpt" || fail "re-decode changed the checkpoint"
+grep -q skip_connect "$T/again/arch.json" && fail "--max-skip 0 kept a skip_connect"
+path_of() { tr -d ' \n' <"$1" | sed 's/.*"path":\[\([^]]*\)\].*/\1/'; }
+[ "$(path_of "$T/full/arch.json")" = "$(path_of "$T/again/arch.json")" ] ||
+  fail "re-decode changed the path"
+"$NASC" search darts --max-skip 1 2>/dev/null && fail "search darts took --max-skip"
 
 "$NASC" train "$T/full/arch.json" --data "$T/fs" --epochs 2 --batch 4 --seed 1 \
   --log-dir "$T/train" -o "$T/w.safetensors" >"$T/train.log" 2>&1 ||
