@@ -51,10 +51,17 @@ typedef struct MemPlan {
     uint32_t nconcat;     /* concat operands placed in their slice (no copy) */
     uint32_t ninplace;    /* elementwise results written over an operand */
     const char *placement; /* the method that won: "first-fit", "greedy-by-size", ... */
+    int64_t *scratch_offset; /* per node: byte offset of its scratch, or -1; NULL
+                                when no scratch was asked for */
 } MemPlan;
 
 /* Plans g with the merges in flags (PLAN_*); the arrays come from a. */
 void plan_memory_full(const Graph *g, unsigned flags, Arena *a, MemPlan *plan);
+/* plan_memory_full plus scratch: scratch[n] (nnode entries, NULL = none) bytes
+ * that node n's kernel needs while it runs, planned with the tensors as a
+ * slot live at n alone (in lower_bound too); offsets in scratch_offset. */
+void plan_memory_scratch(const Graph *g, unsigned flags, const int64_t *scratch, Arena *a,
+                         MemPlan *plan);
 /* plan_memory_full without merges (every value in bytes of its own, as the
  * int8 emitter needs): offset[] gets g->nval entries; returns the bytes. */
 int64_t plan_memory(const Graph *g, int64_t *offset);

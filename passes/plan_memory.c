@@ -32,6 +32,11 @@
  * an in-place result and its operand), so the pieces' intervals are all the
  * planner has to keep apart.
  *
+ * Scratch (plan_memory_scratch): bytes a node's kernel uses only while it
+ * runs (Winograd's transformed tiles) are a slot of their own, live at that
+ * node alone, placed and bounded with the tensors: it may take the bytes of
+ * any value dead there, never those of its node's operands or result.
+ *
  * Placement: greedy, in two orders — first fit in node order (XNNPACK's
  * memory planner, ggml's gallocr) and largest slot first into the narrowest
  * gap (TFLite's "greedy by size") — each followed by up to PLAN_ROUNDS
@@ -458,7 +463,30 @@ static int64_t lower_bound(const Graph *g, const Slot *s, const Piece *pc, uint3
     return max;
 }
 
+/* One slot per node with scratch, live at that node alone, after the ns
+ * value slots and their pieces; returns the new slot count. */
+static uint32_t add_scratch_slots(const Graph *g, const int64_t *scratch, Slot *s, Piece *pc,
+                                  uint32_t ns)
+{
+    uint32_t np = ns ? s[ns - 1].piece0 + s[ns - 1].npiece : 0;
+    for (NodeId n = 1; n < g->nnode && scratch; n++) {
+        if (scratch[n] <= 0 || g->nodes[n].op == OP_NONE)
+            continue;
+        int64_t size = round_up(scratch[n]);
+        /* v past every value id: ties in node order stay deterministic */
+        s[ns++] = (Slot){g->nval + n, n, n, np, 1, size, 0};
+        pc[np++] = (Piece){0, scratch[n], n, n}; /* the bound counts its bytes */
+    }
+    return ns;
+}
+
 void plan_memory_full(const Graph *g, unsigned flags, Arena *a, MemPlan *plan)
+{
+    plan_memory_scratch(g, flags, NULL, a, plan);
+}
+
+void plan_memory_scratch(const Graph *g, unsigned flags, const int64_t *scratch, Arena *a,
+                         MemPlan *plan)
 {
     size_t nv = g->nval ? g->nval : 1;
     Planner p = {g, arena_calloc(a, nv, sizeof *p.first), arena_calloc(a, nv, sizeof *p.last),
@@ -479,11 +507,13 @@ void plan_memory_full(const Graph *g, unsigned flags, Arena *a, MemPlan *plan)
     for (NodeId n = 1; n < g->nnode && (flags & PLAN_INPLACE); n++)
         plan->ninplace += merge_inplace(&p, n);
 
-    Slot *s = malloc(nv * sizeof *s);
-    Piece *pc = malloc(nv * sizeof *pc);
+    size_t cap = nv + g->nnode; /* value slots, then scratch slots */
+    Slot *s = malloc(cap * sizeof *s);
+    Piece *pc = malloc(cap * sizeof *pc);
     uint32_t *slot_of = calloc(nv, sizeof *slot_of);
     NASC_ASSERT(s && pc && slot_of);
-    uint32_t ns = collect_slots(&p, s, pc, slot_of);
+    uint32_t nvs = collect_slots(&p, s, pc, slot_of);
+    uint32_t ns = add_scratch_slots(g, scratch, s, pc, nvs);
     plan->lower_bound = lower_bound(g, s, pc, ns, (uint32_t)nv, &plan->peak);
     plan->placement = place_best(s, pc, ns, plan->lower_bound, &plan->bytes);
 
@@ -491,6 +521,14 @@ void plan_memory_full(const Graph *g, unsigned flags, Arena *a, MemPlan *plan)
     NASC_ASSERT(plan->offset);
     for (ValueId v = 0; v < g->nval; v++)
         plan->offset[v] = p.slot[v] ? s[slot_of[v]].off + rel_to_root(&p, v) : -1;
+    if (scratch) {
+        plan->scratch_offset = arena_calloc(a, g->nnode ? g->nnode : 1, sizeof(int64_t));
+        NASC_ASSERT(plan->scratch_offset);
+        for (NodeId n = 0; n < g->nnode; n++)
+            plan->scratch_offset[n] = -1;
+        for (uint32_t i = nvs; i < ns; i++)
+            plan->scratch_offset[s[i].v - g->nval] = s[i].off;
+    }
     plan->holder = p.holder;
     plan->first = p.first;
     plan->last = p.last;

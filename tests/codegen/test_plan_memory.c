@@ -286,6 +286,39 @@ static MemPlan check_full(const Graph *g, unsigned flags, Arena *a, const char *
 
 static const unsigned k_flag_sets[] = {0, PLAN_CONCAT, PLAN_INPLACE, PLAN_DEFAULT};
 
+/* plan_memory_scratch: every node's scratch is 64-aligned, inside the
+ * workspace, and shares no byte with a value live at that node (liveness
+ * recomputed here) nor with the tensor plan's offsets moved; the bound counts
+ * it. Returns the plan. */
+static MemPlan check_scratch(const Graph *g, unsigned flags, const int64_t *scratch, Arena *a,
+                             const char *what)
+{
+    MemPlan p;
+    plan_memory_scratch(g, flags, scratch, a, &p);
+    uint32_t *first = calloc(g->nval, sizeof *first), *last = calloc(g->nval, sizeof *last);
+    liveness(g, first, last);
+    for (NodeId n = 1; n < g->nnode; n++) {
+        int64_t at = p.scratch_offset[n], size = scratch[n];
+        CHECKF((size > 0) == (at >= 0), "%s: node %u scratch %lld at %lld", what, n,
+               (long long)size, (long long)at);
+        if (at < 0)
+            continue;
+        CHECKF(at % 64 == 0 && at + size <= p.bytes && size <= p.lower_bound,
+               "%s: node %u scratch at %lld (+%lld), workspace %lld, bound %lld", what, n,
+               (long long)at, (long long)size, (long long)p.bytes, (long long)p.lower_bound);
+        for (ValueId v = 1; v < g->nval; v++) {
+            if (p.offset[v] < 0 || first[v] > n || n > last[v])
+                continue;
+            bool disjoint = p.offset[v] + bytes_of(g, v) <= at || at + size <= p.offset[v];
+            CHECKF(disjoint, "%s: node %u scratch [%lld, +%lld) meets live value %u at %lld",
+                   what, n, (long long)at, (long long)size, v, (long long)p.offset[v]);
+        }
+    }
+    free(first);
+    free(last);
+    return p;
+}
+
 /* ---- hand-made graphs ---- */
 
 /* x -> relu -> relu ... -> output: ping-pong between two slots, or one in place. */
@@ -304,6 +337,15 @@ static void test_chain(void)
     CHECKF(p.bytes == 448 && p.lower_bound == 448 && p.ninplace == 8,
            "chain in place: %lld bytes, bound %lld, %u in place; want 448, 448, 8",
            (long long)p.bytes, (long long)p.lower_bound, p.ninplace);
+    /* scratch at two relus: 1000 -> 1024 bytes beside the one in-place slot;
+     * the second (100 -> 128) reuses the first's bytes. The bound counts
+     * live bytes: 420 of the relu results plus 1000. */
+    int64_t *scratch = arena_calloc(&a, g->nnode, sizeof *scratch);
+    scratch[3] = 1000, scratch[7] = 100;
+    p = check_scratch(g, PLAN_DEFAULT, scratch, &a, "chain scratch");
+    CHECKF(p.bytes == 448 + 1024 && p.lower_bound == 420 + 1000,
+           "chain scratch: %lld bytes, bound %lld; want 1472, 1420", (long long)p.bytes,
+           (long long)p.lower_bound);
     arena_free_all(&a);
 }
 
@@ -415,6 +457,10 @@ static void test_random(int seed)
         if (k_flag_sets[f] == 0)
             CHECKF(p.bytes == plain, "%s: %lld bytes, plan_memory %lld", what,
                    (long long)p.bytes, (long long)plain);
+        int64_t *scratch = arena_calloc(&a, g->nnode, sizeof *scratch);
+        for (NodeId n = 1; n < g->nnode; n++)
+            scratch[n] = rnd(3) ? 0 : 1 + rnd(600);
+        check_scratch(g, k_flag_sets[f], scratch, &a, what);
     }
     arena_free_all(&a);
 }
