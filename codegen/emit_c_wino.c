@@ -1,5 +1,5 @@
 /* emit_c_wino.c — Winograd F(4x4, 3x3) and F(2x2, 3x3) for dense 3x3
- * stride-1 convolutions.
+ * stride-1 convolutions, dilated or not.
  *
  * Auto-DeepLab spends ~60 % of its multiply-adds in two dense 3x3 convs of
  * its decoder (304 -> 256 and 256 -> 256 channels on 81x81). Winograd
@@ -19,6 +19,21 @@
  * inverse scale, exactly, in double), so the input transform rounds only in
  * its sums. F(2x2) uses 0, +-1, infinity: B^T and A^T of 0 and +-1.
  *
+ * Dilation (rates dh, dw; Auto-DeepLab's ASPP: 6, 12, 18 on 41x41): the
+ * outputs (oy, ox) with oy % dh == fy and ox % dw == fx (one phase) read
+ * only input rows fy - pt + dh * i and columns fx - pl + dw * j, so each
+ * phase is an ordinary 3x3 conv on that sub-grid. Each axis is tiled phase
+ * by phase (nasc_rt_wino_ntiles / _first: the phases of an axis of n
+ * outputs hold n / d or n / d + 1 of them); a tile whose first output is
+ * (oy, ox) covers (oy + dh * a, ox + dw * j), a, j < s, and its patch reads
+ * rows oy - pt + dh * a and columns ox - pl + dw * j, a, j < s + 2, padding
+ * as zero. Nothing is copied: the gather and the put just step by the rate.
+ * U is the undilated one. Short phases leave tiles partly empty, and
+ * Winograd computes the taps in the padding that the direct kernels skip,
+ * so --conv=auto weighs both (wino_tile_dilated). Rate 1 is the plain
+ * conv (one phase); the kernels pass a constant 1 for it to the gather and
+ * put so the compiler keeps their unit-stride code.
+ *
  * Weights: U is computed here, in double, and emitted as its own
  * `static const float wino_<weight name>[P * ocp * c]` (P = 36 or 16 points,
  * ocp = oc rounded up to 8, zero rows past oc), in the order the GEMM reads
@@ -27,7 +42,8 @@
  * mode adds it to the blob as a derived array, as BatchNorm scales are.
  *
  * Run time (nasc_rt_wino, either tile): tiles in blocks of 64 (row-major
- * over the tile grid), input channels in chunks of 64. Per block and chunk,
+ * over the tile grid), input channels in chunks of 64 (F(2x2): 144, what
+ * fits the same v: fewer passes over y). Per block and chunk,
  * nasc_rt_wino4_in / wino2_in transforms the patches into v (P x 64 x 64
  * floats, with the 16-tile groups as vector lanes), then per 16 output
  * channels nasc_rt_wino_mm runs the P GEMMs (8 channels x 32 tiles of
@@ -36,7 +52,8 @@
  * m (P x 16 x 64 floats) and nasc_rt_wino4_out / wino2_out transforms m back
  * into y (nasc_rt_wino_put): the first chunk writes bias + sum, later ones
  * add (the transforms are linear), the last adds the conv's fused addend
- * and relu. Chunks bound the scratch; 64 tiles per block make each U element
+ * and relu (a last block of <= 32 tiles transforms and multiplies only 32
+ * lanes). Chunks bound the scratch; 64 tiles per block make each U element
  * serve 64 tiles per load (with 32 the 304 -> 256 decoder conv ran ~3x
  * slower: U, 11 MB, streamed from L3 twice as often).
  *
@@ -58,33 +75,98 @@ const char cg_wino_stack_note[] =
     " * it with nasc compile --conv=direct. */\n";
 
 const char cg_k_wino[] =
-    "/* v[(q * nc + i) * 64 + k] = (B^T d B)[q] of the 6x6 input patch d of tile\n"
-    " * t0 + k (row-major over the tile grid; past the last tile, the last again)\n"
-    " * and channel i of x, padding read as zero. Gathered 16 tiles at a time so\n"
-    " * the transform runs with the tiles as vector lanes. */\n"
-    "static void nasc_rt_wino4_in(const float *restrict x, float *restrict v,\n"
-    "        const nasc_rt_conv_p *p, int t0, int nc)\n"
+    "/* Tiles along one axis of n outputs at dilation dl with tile s: the axis\n"
+    " * splits into dl phases (outputs f, f + dl, f + 2 dl, ...: the first n % dl\n"
+    " * phases hold n / dl + 1 outputs, the others n / dl), each phase into tiles\n"
+    " * of s of its outputs (the last one partial). dl = 1: one phase. */\n"
+    "static int nasc_rt_wino_ntiles(int n, int dl, int s)\n"
     "{\n"
-    "    int tw = (p->ow + 3) / 4, nt = tw * ((p->oh + 3) / 4), hw = p->h * p->w;\n"
-    "    for (int k0 = 0; k0 < 64; k0 += 16) {\n"
-    "        int off[16], lo[16], hi[16], inside = 1;\n"
-    "        for (int l = 0; l < 16; l++) {\n"
-    "            int t = t0 + k0 + l < nt ? t0 + k0 + l : nt - 1;\n"
-    "            int iy = t / tw * 4 - p->pt, ix = t % tw * 4 - p->pl;\n"
-    "            off[l] = iy * p->w + ix;\n"
-    "            lo[l] = (iy < 0 ? -iy : 0) * 8 + (ix < 0 ? -ix : 0);\n"
-    "            hi[l] = (p->h - iy < 6 ? p->h - iy : 6) * 8 + (p->w - ix < 6 ? p->w - ix : 6);\n"
-    "            inside &= lo[l] == 0 && hi[l] == 6 * 8 + 6;\n"
-    "        }\n"
+    "    int q = n / dl, rem = n % dl;\n"
+    "    return rem * ((q + s) / s) + (dl - rem) * ((q + s - 1) / s);\n"
+    "}\n"
+    "\n"
+    "/* The first output of tile t along such an axis (phase by phase, each\n"
+    " * phase's tiles in order); the tile's others follow at + dl, + 2 dl, ... */\n"
+    "static int nasc_rt_wino_first(int t, int n, int dl, int s)\n"
+    "{\n"
+    "    int q = n / dl, rem = n % dl, a = (q + s) / s;\n"
+    "    if (t < rem * a)\n"
+    "        return t / a + t % a * s * dl;\n"
+    "    t -= rem * a;\n"
+    "    a = (q + s - 1) / s; /* > 0 here: t < nasc_rt_wino_ntiles */\n"
+    "    return rem + t / a + t % a * s * dl;\n"
+    "}\n"
+    "\n"
+    "/* The input rows (or columns) i0 + dl * a, a < n, of a patch that exist:\n"
+    " * those with lo <= a < hi, 0 <= lo (hi may be below lo: none). */\n"
+    "static void nasc_rt_wino_span(int i0, int size, int dl, int n, int *lo, int *hi)\n"
+    "{\n"
+    "    *lo = i0 < 0 ? (dl - 1 - i0) / dl : 0;\n"
+    "    *hi = i0 >= size ? 0 : (size - i0 + dl - 1) / dl;\n"
+    "    *hi = *hi < n ? *hi : n;\n"
+    "}\n"
+    "\n"
+    "/* 16 input patches (n x n): where they start in x (off, maybe outside it),\n"
+    " * which of their rows (ylo..yhi) and columns (xlo..xhi) exist, and whether\n"
+    " * all 16 lie wholly inside x. */\n"
+    "typedef struct nasc_rt_wino_pt {\n"
+    "    int inside, off[16], ylo[16], yhi[16], xlo[16], xhi[16];\n"
+    "} nasc_rt_wino_pt;\n"
+    "\n"
+    "/* The patches of tiles t0 .. t0 + 15 for tile s (past the last tile, the\n"
+    " * last again). Tile t is row t / tw, column t % tw of the tile grid, tw =\n"
+    " * nasc_rt_wino_ntiles over the columns. */\n"
+    "static void nasc_rt_wino_patches(const nasc_rt_conv_p *p, int s, int t0,\n"
+    "        nasc_rt_wino_pt *pt)\n"
+    "{\n"
+    "    int tw = nasc_rt_wino_ntiles(p->ow, p->dw, s);\n"
+    "    int nt = tw * nasc_rt_wino_ntiles(p->oh, p->dh, s);\n"
+    "    pt->inside = 1;\n"
+    "    for (int l = 0; l < 16; l++) {\n"
+    "        int t = t0 + l < nt ? t0 + l : nt - 1;\n"
+    "        int iy = nasc_rt_wino_first(t / tw, p->oh, p->dh, s) - p->pt;\n"
+    "        int ix = nasc_rt_wino_first(t % tw, p->ow, p->dw, s) - p->pl;\n"
+    "        pt->off[l] = iy * p->w + ix;\n"
+    "        nasc_rt_wino_span(iy, p->h, p->dh, s + 2, &pt->ylo[l], &pt->yhi[l]);\n"
+    "        nasc_rt_wino_span(ix, p->w, p->dw, s + 2, &pt->xlo[l], &pt->xhi[l]);\n"
+    "        pt->inside &= pt->ylo[l] == 0 && pt->yhi[l] == s + 2 && pt->xlo[l] == 0 &&\n"
+    "                      pt->xhi[l] == s + 2;\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "/* d[(a * n + j) * 16 + l] = x[off[l] + a * rs + j * cs] for the patches of\n"
+    " * pt, zero where that does not exist. Called with cs = 1 as a constant for\n"
+    " * undilated convs: then the compiler reads the rows as contiguous runs. */\n"
+    "static void nasc_rt_wino_gather(const float *restrict x, float *restrict d, int n,\n"
+    "        int rs, int cs, const nasc_rt_wino_pt *pt)\n"
+    "{\n"
+    "    for (int l = 0; l < 16; l++)\n"
+    "        for (int a = 0; a < n; a++)\n"
+    "            for (int j = 0; j < n; j++)\n"
+    "                d[(a * n + j) * 16 + l] =\n"
+    "                    pt->inside || (a >= pt->ylo[l] && a < pt->yhi[l] && j >= pt->xlo[l] &&\n"
+    "                                   j < pt->xhi[l])\n"
+    "                        ? x[pt->off[l] + a * rs + j * cs] : 0.0f;\n"
+    "}\n"
+    "\n"
+    "/* v[(q * nc + i) * 64 + k] = (B^T d B)[q] of the 6x6 input patch d of tile\n"
+    " * t0 + k, k < nk (nk = 32 or 64), and channel i of x, padding read as zero;\n"
+    " * the patch of a tile whose first output is (oy, ox) reads input rows\n"
+    " * oy - pt + dh * a and columns ox - pl + dw * j, a, j < 6. Gathered 16\n"
+    " * tiles at a time so the transform runs with the tiles as vector lanes. */\n"
+    "static void nasc_rt_wino4_in(const float *restrict x, float *restrict v,\n"
+    "        const nasc_rt_conv_p *p, int t0, int nk, int nc)\n"
+    "{\n"
+    "    int hw = p->h * p->w, rs = p->dh * p->w, cs = p->dw;\n"
+    "    for (int k0 = 0; k0 < nk; k0 += 16) {\n"
+    "        nasc_rt_wino_pt pt;\n"
+    "        nasc_rt_wino_patches(p, 4, t0 + k0, &pt);\n"
     "        for (int i = 0; i < nc; i++) {\n"
-    "            const float *restrict xc = x + i * hw;\n"
     "            float d[36][16], e[36][16];\n"
-    "            for (int l = 0; l < 16; l++)\n"
-    "                for (int a = 0; a < 6; a++)\n"
-    "                    for (int j = 0; j < 6; j++)\n"
-    "                        d[a * 6 + j][l] = inside || (a >= lo[l] / 8 && a < hi[l] / 8 &&\n"
-    "                                                     j >= lo[l] % 8 && j < hi[l] % 8)\n"
-    "                                          ? xc[off[l] + a * p->w + j] : 0.0f;\n"
+    "            if (cs == 1)\n"
+    "                nasc_rt_wino_gather(x + i * hw, d[0], 6, rs, 1, &pt);\n"
+    "            else\n"
+    "                nasc_rt_wino_gather(x + i * hw, d[0], 6, rs, cs, &pt);\n"
     "            for (int j = 0; j < 6; j++)\n"
     "                for (int l = 0; l < 16; l++) {\n"
     "                    float d0 = d[j][l], d1 = d[6 + j][l], d2 = d[12 + j][l];\n"
@@ -137,20 +219,45 @@ const char cg_k_wino[] =
     "    }\n"
     "}\n"
     "\n"
-    "/* Adds the outputs z[(a * s + j) * 16 + l] (row a, column j of s x s tile\n"
-    " * t0 + l) into one output channel y (its addend r), clipped at the map's\n"
-    " * edge. flags: 1 = first channel chunk (y = bv + z, else y += z), 2 = last\n"
-    " * chunk (add r), 4 = last and relu. */\n"
-    "static void nasc_rt_wino_put(const float *restrict z, int s, float *restrict y,\n"
-    "        const float *restrict r, float bv, const nasc_rt_conv_p *p, int t0, int flags)\n"
+    "/* Where the outputs of up to 64 consecutive tiles go in an output channel:\n"
+    " * row a, column j of tile k (s x s) is output at[k] + a * dh * ow + j * dw,\n"
+    " * a < ny[k], j < nx[k] (clipped at the map's edge); n tiles exist. */\n"
+    "typedef struct nasc_rt_wino_at {\n"
+    "    int n, at[64], ny[64], nx[64];\n"
+    "} nasc_rt_wino_at;\n"
+    "\n"
+    "/* The places of tiles t0 .. t0 + 63 for tile s. */\n"
+    "static void nasc_rt_wino_places(const nasc_rt_conv_p *p, int s, int t0,\n"
+    "        nasc_rt_wino_at *w)\n"
     "{\n"
-    "    int tw = (p->ow + s - 1) / s, nt = tw * ((p->oh + s - 1) / s);\n"
-    "    for (int l = 0; l < 16 && t0 + l < nt; l++) {\n"
-    "        int oy = (t0 + l) / tw * s, ox = (t0 + l) % tw * s;\n"
-    "        int ny = p->oh - oy < s ? p->oh - oy : s, nx = p->ow - ox < s ? p->ow - ox : s;\n"
+    "    int tw = nasc_rt_wino_ntiles(p->ow, p->dw, s);\n"
+    "    int nt = tw * nasc_rt_wino_ntiles(p->oh, p->dh, s);\n"
+    "    w->n = nt - t0 < 64 ? nt - t0 : 64;\n"
+    "    for (int k = 0; k < w->n; k++) {\n"
+    "        int oy = nasc_rt_wino_first((t0 + k) / tw, p->oh, p->dh, s);\n"
+    "        int ox = nasc_rt_wino_first((t0 + k) % tw, p->ow, p->dw, s);\n"
+    "        int ny = (p->oh - oy + p->dh - 1) / p->dh, nx = (p->ow - ox + p->dw - 1) / p->dw;\n"
+    "        w->at[k] = oy * p->ow + ox;\n"
+    "        w->ny[k] = ny < s ? ny : s;\n"
+    "        w->nx[k] = nx < s ? nx : s;\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "/* Adds the outputs z[(a * s + j) * 16 + l] (row a, column j of s x s tile\n"
+    " * k0 + l of w) into one output channel y (its addend r); cs = p->dw, a\n"
+    " * constant 1 for undilated convs (as nasc_rt_wino_gather's). flags: 1 =\n"
+    " * first channel chunk (y = bv + z, else y += z), 2 = last chunk (add r),\n"
+    " * 4 = last and relu. */\n"
+    "static void nasc_rt_wino_put(const float *restrict z, int s, float *restrict y,\n"
+    "        const float *restrict r, float bv, const nasc_rt_conv_p *p, int cs,\n"
+    "        const nasc_rt_wino_at *w, int k0, int flags)\n"
+    "{\n"
+    "    int rs = p->dh * p->ow, nl = w->n - k0 < 16 ? w->n - k0 : 16;\n"
+    "    for (int l = 0; l < nl; l++) {\n"
+    "        int ny = w->ny[k0 + l], nx = w->nx[k0 + l], at0 = w->at[k0 + l];\n"
     "        for (int a = 0; a < ny; a++)\n"
     "            for (int j = 0; j < nx; j++) {\n"
-    "                int at = (oy + a) * p->ow + ox + j;\n"
+    "                int at = at0 + a * rs + j * cs;\n"
     "                float v = z[(a * s + j) * 16 + l] + ((flags & 1) ? bv : y[at]);\n"
     "                if ((flags & 2) && r)\n"
     "                    v += r[at];\n"
@@ -161,15 +268,15 @@ const char cg_k_wino[] =
     "    }\n"
     "}\n"
     "\n"
-    "/* y = A^T m A for output channels o0 .. o0 + no - 1 (no <= 16) and tiles\n"
-    " * t0 .. t0 + 63 (those that exist); flags as nasc_rt_wino_put's. */\n"
+    "/* y = A^T m A for output channels o0 .. o0 + no - 1 (no <= 16) and the\n"
+    " * tiles of w; flags as nasc_rt_wino_put's. */\n"
     "static void nasc_rt_wino4_out(const float *restrict m, const float *restrict b,\n"
-    "        const float *restrict r, float *restrict y, const nasc_rt_conv_p *p, int t0,\n"
-    "        int o0, int no, int flags)\n"
+    "        const float *restrict r, float *restrict y, const nasc_rt_conv_p *p,\n"
+    "        const nasc_rt_wino_at *w, int o0, int no, int flags)\n"
     "{\n"
-    "    int nt = (p->ow + 3) / 4 * ((p->oh + 3) / 4), ohw = p->oh * p->ow;\n"
+    "    int ohw = p->oh * p->ow;\n"
     "    for (int o = 0; o < no && o0 + o < p->oc; o++)\n"
-    "        for (int k0 = 0; k0 < 64 && t0 + k0 < nt; k0 += 16) {\n"
+    "        for (int k0 = 0; k0 < w->n; k0 += 16) {\n"
     "            float g[24][16], z[16][16];\n"
     "            const float *restrict f = m + o * 64 + k0;\n"
     "            for (int j = 0; j < 6; j++)\n"
@@ -192,8 +299,12 @@ const char cg_k_wino[] =
     "                    z[a * 4 + 3][l] = (h1 - h2) + (8.0f * h3 - 0.125f * h4) + h5;\n"
     "                }\n"
     "            float bv = b && (flags & 1) ? b[o0 + o] : 0.0f;\n"
-    "            nasc_rt_wino_put(z[0], 4, y + (o0 + o) * ohw, r ? r + (o0 + o) * ohw : r, bv,\n"
-    "                             p, t0 + k0, flags);\n"
+    "            float *restrict yo = y + (o0 + o) * ohw;\n"
+    "            const float *restrict ro = r ? r + (o0 + o) * ohw : r;\n"
+    "            if (p->dw == 1)\n"
+    "                nasc_rt_wino_put(z[0], 4, yo, ro, bv, p, 1, w, k0, flags);\n"
+    "            else\n"
+    "                nasc_rt_wino_put(z[0], 4, yo, ro, bv, p, p->dw, w, k0, flags);\n"
     "        }\n"
     "}\n"
     "\n"
@@ -201,28 +312,18 @@ const char cg_k_wino[] =
     " * patch d of tile t0 + k, as nasc_rt_wino4_in (points 0, 1, -1, infinity:\n"
     " * B^T's entries are 0 and +-1, so each v is a sum of 4 x 4 inputs). */\n"
     "static void nasc_rt_wino2_in(const float *restrict x, float *restrict v,\n"
-    "        const nasc_rt_conv_p *p, int t0, int nc)\n"
+    "        const nasc_rt_conv_p *p, int t0, int nk, int nc)\n"
     "{\n"
-    "    int tw = (p->ow + 1) / 2, nt = tw * ((p->oh + 1) / 2), hw = p->h * p->w;\n"
-    "    for (int k0 = 0; k0 < 64; k0 += 16) {\n"
-    "        int off[16], lo[16], hi[16], inside = 1;\n"
-    "        for (int l = 0; l < 16; l++) {\n"
-    "            int t = t0 + k0 + l < nt ? t0 + k0 + l : nt - 1;\n"
-    "            int iy = t / tw * 2 - p->pt, ix = t % tw * 2 - p->pl;\n"
-    "            off[l] = iy * p->w + ix;\n"
-    "            lo[l] = (iy < 0 ? -iy : 0) * 8 + (ix < 0 ? -ix : 0);\n"
-    "            hi[l] = (p->h - iy < 4 ? p->h - iy : 4) * 8 + (p->w - ix < 4 ? p->w - ix : 4);\n"
-    "            inside &= lo[l] == 0 && hi[l] == 4 * 8 + 4;\n"
-    "        }\n"
+    "    int hw = p->h * p->w, rs = p->dh * p->w, cs = p->dw;\n"
+    "    for (int k0 = 0; k0 < nk; k0 += 16) {\n"
+    "        nasc_rt_wino_pt pt;\n"
+    "        nasc_rt_wino_patches(p, 2, t0 + k0, &pt);\n"
     "        for (int i = 0; i < nc; i++) {\n"
-    "            const float *restrict xc = x + i * hw;\n"
     "            float d[16][16], e[16][16];\n"
-    "            for (int l = 0; l < 16; l++)\n"
-    "                for (int a = 0; a < 4; a++)\n"
-    "                    for (int j = 0; j < 4; j++)\n"
-    "                        d[a * 4 + j][l] = inside || (a >= lo[l] / 8 && a < hi[l] / 8 &&\n"
-    "                                                     j >= lo[l] % 8 && j < hi[l] % 8)\n"
-    "                                          ? xc[off[l] + a * p->w + j] : 0.0f;\n"
+    "            if (cs == 1)\n"
+    "                nasc_rt_wino_gather(x + i * hw, d[0], 4, rs, 1, &pt);\n"
+    "            else\n"
+    "                nasc_rt_wino_gather(x + i * hw, d[0], 4, rs, cs, &pt);\n"
     "            for (int j = 0; j < 4; j++)\n"
     "                for (int l = 0; l < 16; l++) {\n"
     "                    float d0 = d[j][l], d1 = d[4 + j][l], d2 = d[8 + j][l];\n"
@@ -250,12 +351,12 @@ const char cg_k_wino[] =
     "\n"
     "/* F(2x2, 3x3): y = A^T m A, as nasc_rt_wino4_out. */\n"
     "static void nasc_rt_wino2_out(const float *restrict m, const float *restrict b,\n"
-    "        const float *restrict r, float *restrict y, const nasc_rt_conv_p *p, int t0,\n"
-    "        int o0, int no, int flags)\n"
+    "        const float *restrict r, float *restrict y, const nasc_rt_conv_p *p,\n"
+    "        const nasc_rt_wino_at *w, int o0, int no, int flags)\n"
     "{\n"
-    "    int nt = (p->ow + 1) / 2 * ((p->oh + 1) / 2), ohw = p->oh * p->ow;\n"
+    "    int ohw = p->oh * p->ow;\n"
     "    for (int o = 0; o < no && o0 + o < p->oc; o++)\n"
-    "        for (int k0 = 0; k0 < 64 && t0 + k0 < nt; k0 += 16) {\n"
+    "        for (int k0 = 0; k0 < w->n; k0 += 16) {\n"
     "            float g[8][16], z[4][16];\n"
     "            const float *restrict f = m + o * 64 + k0;\n"
     "            for (int j = 0; j < 4; j++)\n"
@@ -273,48 +374,57 @@ const char cg_k_wino[] =
     "                    z[a * 2 + 1][l] = h1 - h2 - h3;\n"
     "                }\n"
     "            float bv = b && (flags & 1) ? b[o0 + o] : 0.0f;\n"
-    "            nasc_rt_wino_put(z[0], 2, y + (o0 + o) * ohw, r ? r + (o0 + o) * ohw : r, bv,\n"
-    "                             p, t0 + k0, flags);\n"
+    "            float *restrict yo = y + (o0 + o) * ohw;\n"
+    "            const float *restrict ro = r ? r + (o0 + o) * ohw : r;\n"
+    "            if (p->dw == 1)\n"
+    "                nasc_rt_wino_put(z[0], 2, yo, ro, bv, p, 1, w, k0, flags);\n"
+    "            else\n"
+    "                nasc_rt_wino_put(z[0], 2, yo, ro, bv, p, p->dw, w, k0, flags);\n"
     "        }\n"
     "}\n"
     "\n"
     "/* 3x3 stride-1 dense convolution by Winograd F(s x s, 3x3), s = 4 or 2\n"
     " * (emit_c_wino.c). u: the weights transformed at compile time,\n"
-    " * [(s + 2)^2][oc / 8 rounded up][c][8] (zero past oc). Blocks of 64 tiles x\n"
-    " * 64 input channels: y gets the bias and the first chunk's sum, then each\n"
-    " * later chunk's; the addend and relu come with the last. About 740 KiB of\n"
-    " * stack (v and m, sized for s = 4). */\n"
+    " * [(s + 2)^2][oc / 8 rounded up][c][8] (zero past oc); dilation p->dh, p->dw.\n"
+    " * Blocks of 64 tiles x 64 input channels (s = 2: 144, the same v): y gets\n"
+    " * the bias and the first chunk's sum, then each later chunk's; the addend\n"
+    " * and relu come with the last. About 740 KiB of stack (v and m, sized for\n"
+    " * s = 4). */\n"
     "static void nasc_rt_wino(const float *restrict x, const float *restrict u,\n"
     "        const float *restrict b, const float *restrict r, float *restrict y,\n"
     "        const nasc_rt_conv_p *p, int relu, int s)\n"
     "{\n"
     "    float v[36 * 64 * 64], m[36 * 16 * 64];\n"
-    "    int nq = (s + 2) * (s + 2), nt = (p->ow + s - 1) / s * ((p->oh + s - 1) / s);\n"
+    "    int nq = (s + 2) * (s + 2), cmax = 36 * 64 / nq; /* channels whose v fit */\n"
+    "    int nt = nasc_rt_wino_ntiles(p->ow, p->dw, s) * nasc_rt_wino_ntiles(p->oh, p->dh, s);\n"
     "    int nob = (p->oc + 7) / 8, hw = p->h * p->w, ohw = p->oh * p->ow;\n"
     "    for (int n = 0; n < p->n; n++, x += p->c * hw, y += p->oc * ohw) {\n"
     "        const float *restrict rn = r ? r + n * p->oc * ohw : r;\n"
-    "        for (int t0 = 0; t0 < nt; t0 += 64)\n"
-    "            for (int c0 = 0; c0 < p->c; c0 += 64) {\n"
-    "                int nc = p->c - c0 < 64 ? p->c - c0 : 64;\n"
+    "        for (int t0 = 0; t0 < nt; t0 += 64) {\n"
+    "            nasc_rt_wino_at w;\n"
+    "            nasc_rt_wino_places(p, s, t0, &w);\n"
+    "            for (int c0 = 0; c0 < p->c; c0 += cmax) {\n"
+    "                int nc = p->c - c0 < cmax ? p->c - c0 : cmax, nk = w.n > 32 ? 64 : 32;\n"
     "                int flags = (c0 == 0) | (c0 + nc == p->c ? 2 | relu * 4 : 0);\n"
     "                if (s == 4)\n"
-    "                    nasc_rt_wino4_in(x + c0 * hw, v, p, t0, nc);\n"
+    "                    nasc_rt_wino4_in(x + c0 * hw, v, p, t0, nk, nc);\n"
     "                else\n"
-    "                    nasc_rt_wino2_in(x + c0 * hw, v, p, t0, nc);\n"
+    "                    nasc_rt_wino2_in(x + c0 * hw, v, p, t0, nk, nc);\n"
     "                for (int ob0 = 0; ob0 < nob; ob0 += 2) {\n"
     "                    int nb = nob - ob0 < 2 ? nob - ob0 : 2;\n"
     "                    for (int q = 0; q < nq; q++)\n"
-    "                        for (int k = 0; k < 64; k += 32)\n"
+    "                        for (int k = 0; k < nk; k += 32)\n"
     "                            for (int ob = 0; ob < nb; ob++)\n"
     "                                nasc_rt_wino_mm(u + ((q * nob + ob0 + ob) * p->c + c0) * 8,\n"
     "                                                v + q * nc * 64 + k,\n"
     "                                                m + (q * 16 + ob * 8) * 64 + k, nc);\n"
     "                    if (s == 4)\n"
-    "                        nasc_rt_wino4_out(m, b, rn, y, p, t0, ob0 * 8, nb * 8, flags);\n"
+    "                        nasc_rt_wino4_out(m, b, rn, y, p, &w, ob0 * 8, nb * 8, flags);\n"
     "                    else\n"
-    "                        nasc_rt_wino2_out(m, b, rn, y, p, t0, ob0 * 8, nb * 8, flags);\n"
+    "                        nasc_rt_wino2_out(m, b, rn, y, p, &w, ob0 * 8, nb * 8, flags);\n"
     "                }\n"
     "            }\n"
+    "        }\n"
     "    }\n"
     "}\n"
     ;
@@ -344,8 +454,61 @@ bool cg_wino_geometry(const CgCtx *c, const Node *n)
     const Value *w = &c->g->vals[n->in[1]];
     bool param = w->producer && c->g->nodes[w->producer].op == OP_PARAM && w->data;
     return param && a->groups == 1 && !a->pre && a->stride[0] == 1 && a->stride[1] == 1 &&
-           a->dilation[0] == 1 && a->dilation[1] == 1 && cg_dim(&w->shape, 2) == 3 &&
-           cg_dim(&w->shape, 3) == 3;
+           cg_dim(&w->shape, 2) == 3 && cg_dim(&w->shape, 3) == 3;
+}
+
+/* Tiles of Winograd tile s along an axis of n outputs at dilation d (the
+ * kernel's nasc_rt_wino_ntiles: each of the d phases tiled alone). */
+static int64_t wino_axis_tiles(int64_t n, int d, int s)
+{
+    int64_t q = n / d, rem = n % d;
+    return rem * ((q + s) / s) + (d - rem) * ((q + s - 1) / s);
+}
+
+/* Multiply-adds per (input, output) channel pair of the packed direct kernel
+ * (emit_c_pack.c) on conv n, 3x3: it skips the tap rows outside the input
+ * but computes every column (its stage rows are zero-padded). */
+static int64_t wino_direct_macs(const CgCtx *c, const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    int64_t h = cg_dim(&c->g->vals[n->in[0]].shape, 2);
+    const Shape *sy = &c->g->vals[n->out].shape;
+    int64_t oh = cg_dim(sy, 2), rows = 0;
+    for (int ky = 0; ky < 3; ky++) /* outputs oy with 0 <= oy - pt + ky * dh < h */
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t iy = oy - a->pad[0] + (int64_t)ky * a->dilation[0];
+            rows += iy >= 0 && iy < h;
+        }
+    return rows * 3 * cg_dim(sy, 3);
+}
+
+/* The auto tile of a dilated conv (rate dh or dw > 1) with >= 64 channels
+ * both sides: the tile s (4 only when f4) with the fewest GEMM multiplies,
+ * tiles x (s + 2)^2, if twice that is at most the packed direct kernel's
+ * multiply-adds, else 0 (direct). A phase of a map barely larger than the
+ * rate leaves most of a tile empty (41 rows at rate 18: phases of 2 and 3
+ * rows), and the direct kernel skips the taps in the padding, which Winograd
+ * computes. Factor 2: per multiply, F(4x4) took 1.8-2.1x and F(2x2)
+ * 1.2-1.3x the packed kernel's time on Auto-DeepLab's ASPP convs (200 -> 256
+ * channels, 41x41, pad = rate; gcc 12 -O3 -march=native, AVX-512, medians
+ * of 4 interleaved runs on a loaded 2-core host), direct / F(4x4) / F(2x2):
+ * rate 6 18.6 / 14.0 / 13.6 ms (F(4x4) 0.38x the direct multiplies, F(2x2)
+ * 0.62x), rate 12 15.3 / 13.8 / 15.0 (0.43x, 0.76x), rate 18 13.8 / 27.4 /
+ * 13.7 (1.09x, 0.79x). The rule picks F(4x4), F(4x4) and direct there, each
+ * within ~3 % of the fastest. */
+static int wino_tile_dilated(const CgCtx *c, const Node *n, bool f4)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    const Shape *sy = &c->g->vals[n->out].shape;
+    int64_t direct = wino_direct_macs(c, n), best = 0;
+    int tile = 0;
+    for (int s = f4 ? 4 : 2; s >= 2; s -= 2) {
+        int64_t mults = wino_axis_tiles(cg_dim(sy, 2), a->dilation[0], s) *
+                        wino_axis_tiles(cg_dim(sy, 3), a->dilation[1], s) * (s + 2) * (s + 2);
+        if (2 * mults <= direct && (!tile || mults < best))
+            tile = s, best = mults;
+    }
+    return tile;
 }
 
 /* The output tile of conv n's Winograd (4 or 2), or 0 for the direct kernel.
@@ -353,7 +516,8 @@ bool cg_wino_geometry(const CgCtx *c, const Node *n)
  * budget) takes convs with >= 64 input and output channels and an output of
  * >= 16x16 (the rule measured when Winograd was opt-in: below it the direct
  * kernel is as fast), as F(4x4) when both channel counts are >= 128, else as
- * F(2x2). Why two tiles: F(4x4)'s fp32 GEMM sums round ~3x more than the
+ * F(2x2); dilated convs by wino_tile_dilated's cost rule. Why two tiles:
+ * F(4x4)'s fp32 GEMM sums round ~3x more than the
  * direct sum on the data of Auto-DeepLab's encoder.stem1 (64 -> 64 at
  * 161x161), and the 12 cells after it amplify that to 3.5e-3 of the net's
  * output against PyTorch (bench/peers.sh, tolerance 2.9e-3; direct 1.5e-3;
@@ -375,7 +539,10 @@ static int wino_tile(const CgCtx *c, const Node *n)
     int64_t oc = cg_dim(sw, 0), ch = cg_dim(sw, 1);
     if (oc < 64 || ch < 64 || cg_dim(sy, 2) < 16 || cg_dim(sy, 3) < 16)
         return 0;
-    return oc >= 128 && ch >= 128 ? 4 : 2;
+    bool f4 = oc >= 128 && ch >= 128;
+    if (n->attrs.conv.dilation[0] > 1 || n->attrs.conv.dilation[1] > 1)
+        return wino_tile_dilated(c, n, f4);
+    return f4 ? 4 : 2;
 }
 
 bool cg_wino_chosen(const CgCtx *c, const Node *n)
@@ -445,12 +612,12 @@ bool cg_emit_wino(CgCtx *c, const Node *n)
                   "            .n = %lld, .c = %lld, .h = %lld, .w = %lld,"
                   " .oc = %lld, .oh = %lld, .ow = %lld,\n"
                   "            .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pt = %d, .pl = %d,"
-                  " .dh = 1, .dw = 1, .groups = 1};\n"
+                  " .dh = %d, .dw = %d, .groups = 1};\n"
                   "        nasc_rt_wino(%s, %s, %s, %s, %s, &p, %d, %d);\n"
                   "    }\n",
                   (long long)cg_dim(sx, 0), (long long)cg_dim(sx, 1), (long long)cg_dim(sx, 2),
                   (long long)cg_dim(sx, 3), (long long)cg_dim(sy, 1), (long long)cg_dim(sy, 2),
-                  (long long)cg_dim(sy, 3), a->pad[0], a->pad[1], xs, us, bs, rs,
-                  cg_val(c, y), a->act == ACT_RELU, s);
+                  (long long)cg_dim(sy, 3), a->pad[0], a->pad[1], a->dilation[0], a->dilation[1],
+                  xs, us, bs, rs, cg_val(c, y), a->act == ACT_RELU, s);
     return true;
 }

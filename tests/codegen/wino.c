@@ -5,32 +5,43 @@
  *   test_wino HARNESS_C WORKDIR CC [--big]
  *
  * Each case is one 3x3 stride-1 conv (bias; some with a fused addend and
- * relu) emitted with CgOptions.conv = CG_CONV_WINOGRAD and WINOGRAD2,
+ * relu; some dilated) emitted with CgOptions.conv = CG_CONV_WINOGRAD and WINOGRAD2,
  * compiled with CC under the strict flags of test_emit_c with harness.c, run
  * on a seeded input and compared with rt_interp_run. Cases: odd and even
  * maps, maps under one tile and 1x1, pads 0, 1, 2 and asymmetric, channel
  * counts that are not multiples of the 8-channel block, more than one
  * 64-channel chunk (the output accumulates over chunks), more than one
- * 64-tile block, batch 2 with an addend. The same graph emitted with
+ * 64-tile block, batch 2 with an addend. Dilated cases (each output phase
+ * tiled alone): rates 2, 3, 4, 5, 6, 12, 18 and 2 x 3, maps smaller than 2r
+ * and than 4r (phases of one or two rows: partial and clamped tiles),
+ * ASPP's 41x41 with pad = rate, pads 0, above the rate (patches starting
+ * more than one step into the padding) and asymmetric, F(2x2) over two
+ * 144-channel chunks, batch 2, addend and relu. The same graph emitted with
  * CG_CONV_DIRECT is compared too, so the printed errors show what Winograd
  * adds to the direct sum's rounding. --big adds the Auto-DeepLab decoder
- * convs (304 -> 256 and 256 -> 256 at 81x81, pad 1, relu).
+ * convs (304 -> 256 and 256 -> 256 at 81x81, pad 1, relu) and its ASPP
+ * convs (200 -> 256 at 41x41, rates 6, 12 and 18, pad = rate).
  *
  * Tolerance: max |y - ref| <= 5e-5 * max |ref|. Winograd in fp32 moves every
  * product through transforms (F(4x4): constants up to 8 in A, 5 in B) and
  * sums of larger terms, which the literature (Lavin & Gray 2016; Barabasz
  * et al. 2020) puts at ~1e-6 .. 1e-5 of max |y| for F(4x4); measured here
  * up to ~4e-6 with the points emit_c_wino.c uses (~1.2e-5 with Lavin's, 304
- * channels), F(2x2) at about the direct kernel's. 5e-5 still fails for any
- * indexing or transform bug, which errs by O(max |y|).
+ * channels), F(2x2) at about the direct kernel's. Dilation changes which
+ * input each product reads, not the arithmetic, so the same bound holds
+ * (measured <= ~1.7e-6 on the dilated cases). 5e-5 still fails for any
+ * indexing or transform bug, which errs by O(max |y|): a wrong phase, patch
+ * stride or border reads a neighbour's input instead.
  *
  * The cases with an addend also run the blob (JIT) form, which must give the
  * same bits as the firmware form.
  *
  * Text checks: every case's file calls nasc_rt_wino once, with tile 4 under
  * CG_CONV_WINOGRAD and 2 under WINOGRAD2, never under CG_CONV_DIRECT; auto
- * by emit_c_wino.c's size rule on the host target, never on cortex-m4 or
- * with a max_flash budget.
+ * by emit_c_wino.c's size rule on the host target (dilated convs: the tile
+ * its cost rule gives, written in the case: F(2x2) at rate 2 on 20x20, none
+ * at rate 8, F(4x4) for ASPP's rates 6 and 12, none at 18), never on
+ * cortex-m4 or with a max_flash budget.
  */
 #include "codegen/codegen.h"
 #include "runtime/interp.h"
@@ -55,21 +66,44 @@ typedef struct WinoCase {
     int pad[4];   /* top, left, bottom, right */
     bool addend;  /* fused addend (a pointwise conv of x) and relu */
     bool big;     /* only with --big */
+    int dil[2];   /* dilation (rows, columns) */
+    int dil_auto; /* dilated: the tile CG_CONV_AUTO picks (its cost rule) */
 } WinoCase;
 
 static const WinoCase wcases[] = {
-    {"w_even", 1, 8, 8, 8, 8, {1, 1, 1, 1}, false, false},
-    {"w_odd", 1, 5, 11, 7, 9, {1, 1, 1, 1}, false, false},
-    {"w_pad0", 1, 3, 13, 13, 10, {0, 0, 0, 0}, false, false},
-    {"w_pad2", 1, 9, 7, 6, 11, {2, 2, 2, 2}, false, false},
-    {"w_asym", 1, 6, 10, 9, 14, {2, 0, 1, 1}, false, false},
-    {"w_tiny", 1, 4, 9, 2, 3, {1, 1, 1, 1}, false, false},
-    {"w_one", 1, 3, 5, 1, 1, {1, 1, 1, 1}, false, false},
-    {"w_chunks", 1, 70, 17, 11, 13, {1, 1, 1, 1}, true, false},
-    {"w_blocks", 2, 20, 12, 37, 35, {1, 1, 1, 1}, true, false},
-    {"w_wide", 1, 130, 65, 18, 17, {1, 1, 1, 1}, true, false},
-    {"adl_last0", 1, 304, 256, 81, 81, {1, 1, 1, 1}, true, true},
-    {"adl_last3", 1, 256, 256, 81, 81, {1, 1, 1, 1}, true, true},
+    {"w_even", 1, 8, 8, 8, 8, {1, 1, 1, 1}, false, false, {1, 1}, 0},
+    {"w_odd", 1, 5, 11, 7, 9, {1, 1, 1, 1}, false, false, {1, 1}, 0},
+    {"w_pad0", 1, 3, 13, 13, 10, {0, 0, 0, 0}, false, false, {1, 1}, 0},
+    {"w_pad2", 1, 9, 7, 6, 11, {2, 2, 2, 2}, false, false, {1, 1}, 0},
+    {"w_asym", 1, 6, 10, 9, 14, {2, 0, 1, 1}, false, false, {1, 1}, 0},
+    {"w_tiny", 1, 4, 9, 2, 3, {1, 1, 1, 1}, false, false, {1, 1}, 0},
+    {"w_one", 1, 3, 5, 1, 1, {1, 1, 1, 1}, false, false, {1, 1}, 0},
+    {"w_chunks", 1, 70, 17, 11, 13, {1, 1, 1, 1}, true, false, {1, 1}, 0},
+    {"w_blocks", 2, 20, 12, 37, 35, {1, 1, 1, 1}, true, false, {1, 1}, 0},
+    {"w_wide", 1, 130, 65, 18, 17, {1, 1, 1, 1}, true, false, {1, 1}, 0},
+    {"adl_last0", 1, 304, 256, 81, 81, {1, 1, 1, 1}, true, true, {1, 1}, 0},
+    {"adl_last3", 1, 256, 256, 81, 81, {1, 1, 1, 1}, true, true, {1, 1}, 0},
+    /* dilated: r x r phases, each tiled alone (emit_c_wino.c) */
+    {"d2_even", 1, 9, 10, 16, 16, {2, 2, 2, 2}, true, false, {2, 2}, 0},
+    {"d2_pads", 1, 7, 12, 12, 13, {1, 3, 0, 2}, false, false, {2, 2}, 0},
+    {"d2_pad0", 1, 5, 9, 11, 10, {0, 0, 0, 0}, false, false, {2, 2}, 0},
+    {"d3_odd", 1, 5, 11, 13, 17, {3, 3, 3, 3}, false, false, {3, 3}, 0},
+    {"d3_lt4r", 2, 6, 9, 10, 11, {3, 3, 3, 3}, true, false, {3, 3}, 0},
+    {"d3_bigpad", 1, 4, 8, 9, 8, {7, 5, 2, 8}, false, false, {3, 3}, 0},
+    {"d23", 1, 6, 10, 14, 15, {2, 3, 2, 3}, true, false, {2, 3}, 0},
+    {"d4_blocks", 1, 70, 17, 19, 23, {4, 4, 4, 4}, true, false, {4, 4}, 0},
+    {"d5_one", 1, 3, 5, 1, 1, {5, 5, 5, 5}, false, false, {5, 5}, 0},
+    {"d6_lt2r", 1, 6, 7, 9, 11, {6, 6, 6, 6}, true, false, {6, 6}, 0},
+    {"d6_aspp", 2, 20, 24, 41, 41, {6, 6, 6, 6}, true, false, {6, 6}, 0},
+    {"d2_chunks", 1, 150, 20, 13, 12, {2, 2, 2, 2}, true, false, {2, 2}, 0},
+    {"d2_auto", 1, 64, 64, 20, 20, {2, 2, 2, 2}, false, false, {2, 2}, 2},
+    {"d8_auto", 1, 64, 64, 20, 20, {8, 8, 8, 8}, false, false, {8, 8}, 0},
+    {"d12_aspp", 1, 12, 9, 41, 41, {12, 12, 12, 12}, false, false, {12, 12}, 0},
+    {"d18_aspp", 1, 10, 13, 41, 41, {18, 18, 18, 18}, true, false, {18, 18}, 0},
+    {"d18_even", 1, 8, 16, 40, 42, {18, 18, 18, 18}, false, false, {18, 18}, 0},
+    {"adl_aspp2", 1, 200, 256, 41, 41, {6, 6, 6, 6}, false, true, {6, 6}, 4},
+    {"adl_aspp3", 1, 200, 256, 41, 41, {12, 12, 12, 12}, false, true, {12, 12}, 4},
+    {"adl_aspp4", 1, 200, 256, 41, 41, {18, 18, 18, 18}, false, true, {18, 18}, 0},
 };
 
 static uint64_t rng;
@@ -96,6 +130,7 @@ static Graph *build(Arena *a, const WinoCase *k)
 {
     rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)(k->c * 131 + k->oc * 7 + k->h);
     Graph *g = ir_graph_new(a, k->name);
+    int dh = k->dil[0], dw = k->dil[1];
     ValueId x = ir_graph_add_input(g, shape4(k->n, k->c, k->h, k->w), "x");
     int64_t oc = k->oc;
     float ws = (float)(1.0 / sqrt(9.0 * k->c));
@@ -105,11 +140,11 @@ static Graph *build(Arena *a, const WinoCase *k)
         ValueId pin[2] = {x, param(g, "skip.weight", shape4(oc, k->c, 1, 1), ws)};
         r = node(g, &pa, pin, 2);
         /* the 3x3 output must have x's size to take the addend */
-        if (k->h + k->pad[0] + k->pad[2] - 2 != k->h || k->w + k->pad[1] + k->pad[3] - 2 != k->w)
+        if (k->pad[0] + k->pad[2] != 2 * dh || k->pad[1] + k->pad[3] != 2 * dw)
             abort();
     }
     Attrs ca = {.conv = {.stride = {1, 1}, .pad = {k->pad[0], k->pad[1], k->pad[2], k->pad[3]},
-                         .dilation = {1, 1}, .groups = 1, .addend = r != 0,
+                         .dilation = {dh, dw}, .groups = 1, .addend = r != 0,
                          .act = r ? ACT_RELU : ACT_NONE}};
     ValueId in[4] = {x, param(g, "conv.weight", shape4(oc, k->c, 3, 3), ws),
                      param(g, "conv.bias", shape_make(1, &oc), 0.5f), r};
@@ -246,11 +281,13 @@ static void test_case(const WinoCase *k)
             check_blob(g, dir, k->name, (CgConv)m, y, nout);
         free(y);
     }
-    /* auto: the size rule of emit_c_wino.c (wino_tile) on the host target
-     * without a flash budget, else never */
-    int oh = k->h + k->pad[0] + k->pad[2] - 2, ow = k->w + k->pad[1] + k->pad[3] - 2;
+    /* auto: the size rule of emit_c_wino.c (wino_tile; dilated convs: its
+     * cost rule, the case's dil_auto) on the host target without a flash
+     * budget, else never */
+    int dh = k->dil[0], dw = k->dil[1];
+    int oh = k->h + k->pad[0] + k->pad[2] - 2 * dh, ow = k->w + k->pad[1] + k->pad[3] - 2 * dw;
     bool big = k->c >= 64 && k->oc >= 64 && oh >= 16 && ow >= 16;
-    int want = !big ? 0 : k->c >= 128 && k->oc >= 128 ? 4 : 2;
+    int want = !big ? 0 : dh > 1 || dw > 1 ? k->dil_auto : k->c >= 128 && k->oc >= 128 ? 4 : 2;
     static const CgOptions autos[] = {{.target = CG_TARGET_HOST},
                                       {.target = CG_TARGET_CORTEX_M4},
                                       {.target = CG_TARGET_HOST, .max_flash = 1 << 30}};
