@@ -13,6 +13,7 @@
 #define NASC_CODEGEN_CODEGEN_H
 
 #include "ir/ir.h"
+#include "passes/passes.h"
 
 /* What the emitted file is built for. A target changes alignment, attributes
  * and includes (the table in emit_c.c; docs/firmware.md), and which kernels
@@ -41,9 +42,10 @@ typedef enum CgConv {
     CG_CONV_AUTO,      /* default: Winograd where a size rule says so (host target,
                           no max_flash; emit_c_wino.c, wino_tile), else direct */
     CG_CONV_DIRECT,    /* never Winograd: every output the direct sum of the taps */
-    CG_CONV_WINOGRAD,  /* Winograd F(4x4, 3x3) for every groups-1, 3x3, stride-1,
-                          dilation-1 conv without pre (host target only, no max_flash:
-                          ~740 KiB of stack, transformed weights uncounted) */
+    CG_CONV_WINOGRAD,  /* Winograd F(4x4, 3x3) for every groups-1, 3x3, stride-1
+                          conv (dilated too) without pre (~720 KiB of workspace
+                          scratch per conv, planned with the tensors; the transformed
+                          weights are not in max_flash's count) */
     CG_CONV_WINOGRAD2, /* the same with F(2x2, 3x3): rounds less, 16/9 the multiplies */
     CG_NCONV
 } CgConv;
@@ -96,7 +98,11 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *c_out, FILE *h_out, Dia
 bool cg_weights_blob(const Graph *g, const CgOptions *o, float **blob, int64_t *nfloats,
                      Diag *d);
 
-/* Bytes of workspace the emitted code needs for g. */
-int64_t cg_workspace_bytes(const Graph *g);
+/* Bytes of workspace the code cg_emit_c emits for g under o (NULL: the
+ * defaults) needs: its tensors and its kernels' scratch. */
+int64_t cg_workspace_bytes(const Graph *g, const CgOptions *o);
+/* The workspace plan cg_emit_c uses for g under o (NULL: the defaults):
+ * tensor offsets plus per-node scratch (Winograd's tiles); arrays from a. */
+void cg_plan_workspace(const Graph *g, const CgOptions *o, Arena *a, MemPlan *plan);
 
 #endif

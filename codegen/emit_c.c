@@ -114,13 +114,14 @@ static bool check_options(const CgOptions *o, const char *header, Diag *d)
         diag_error(d, (Loc){0}, "codegen: unknown conv mode %d", (int)o->conv);
         return false;
     }
-    /* The Winograd kernel keeps ~740 KiB of scratch on the stack, and its
-     * transformed weight arrays are not in max_flash's count (ctx_init makes
+    /* The Winograd kernels are measured and frame-checked on the host only
+     * (their scratch is in the workspace, ~720 KiB a conv), and their
+     * transformed weight arrays are not in max_flash's count (wino_tile makes
      * auto direct there). */
     bool wino = o->conv == CG_CONV_WINOGRAD || o->conv == CG_CONV_WINOGRAD2;
     if (wino && o->target != CG_TARGET_HOST) {
         diag_error(d, (Loc){0}, "codegen: --conv=winograd needs the host target (its kernel "
-                                "keeps ~740 KiB of scratch on the stack)");
+                                "is neither measured nor frame-checked on firmware)");
         return false;
     }
     if (wino && o->max_flash > 0) {
@@ -458,8 +459,6 @@ static void write_header(CgCtx *c, const CgOptions *o, const char *header, int64
             " * with distinct workspaces may run concurrently. Returns 0, or -1 if\n"
             " * workspace is NULL, -2 if it is misaligned (nothing is computed). */\n",
             up, up, labels ? "class labels (uint8_t, argmax over channels)" : "floats", up, up);
-    if (c->kernel_used[CK_WINO])
-        fputs(cg_wino_stack_note, f);
     if (c->blob)
         fprintf(f, "/* JIT form: the weights come as one blob of %s_BLOB_FLOATS floats, laid\n"
                 " * out by nasc's cg_weights_blob for this very graph; returns -3 if\n"
@@ -718,6 +717,33 @@ static void ctx_free(CgCtx *c)
     arena_free_all(&c->arena);
 }
 
+/* The workspace: every tensor slot plus each node's kernel scratch
+ * (Winograd's transformed tiles), planned together; arrays from a. */
+static void plan_with_scratch(const CgCtx *c, Arena *a, MemPlan *plan)
+{
+    const Graph *g = c->g;
+    int64_t *scratch = arena_calloc(a, g->nnode ? g->nnode : 1, sizeof *scratch);
+    NASC_ASSERT(scratch);
+    for (NodeId n = 1; n < g->nnode; n++)
+        scratch[n] = cg_node_scratch_bytes(c, &g->nodes[n]);
+    plan_memory_scratch(g, PLAN_DEFAULT, scratch, a, plan);
+}
+
+static void plan_workspace(CgCtx *c, MemPlan *plan)
+{
+    plan_with_scratch(c, &c->arena, plan);
+    c->offset = plan->offset;
+    c->scratch_offset = plan->scratch_offset;
+}
+
+const char *cg_scratch(CgCtx *c, const Node *n)
+{
+    int64_t at = c->scratch_offset[n - c->g->nodes];
+    NASC_ASSERT(at >= 0 && at % (int64_t)sizeof(float) == 0);
+    c->used_ws = true;
+    return arena_printf(&c->arena, "(ws + %lld)", (long long)(at / 4));
+}
+
 bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *c_out, FILE *h_out, Diag *d)
 {
     int nerr = d->nerr;
@@ -733,8 +759,7 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *c_out, FILE *h_out, Dia
     }
     cg_unique_name(&c, "", o->name, 0, "_run"); /* no weight may be called NAME_run */
     MemPlan plan;
-    plan_memory_full(g, PLAN_DEFAULT, &c.arena, &plan);
-    c.offset = plan.offset;
+    plan_workspace(&c, &plan);
     if (check_ram(&c, &plan, o->max_ram) && emit_body(&c) && check_flash(&c, o->max_flash)) {
         write_header(&c, o, header, plan.bytes, h_out);
         write_c(&c, o, header, c_out);
@@ -765,8 +790,7 @@ bool cg_weights_blob(const Graph *g, const CgOptions *o, float **blob, int64_t *
     if (ok) {
         cg_unique_name(&c, "", o->name, 0, "_run");
         MemPlan plan;
-        plan_memory_full(g, PLAN_DEFAULT, &c.arena, &plan);
-        c.offset = plan.offset;
+        plan_workspace(&c, &plan);
         ok = emit_body(&c);
     }
     int64_t n = ok ? blob_layout(&c) : 0;
@@ -789,12 +813,24 @@ bool cg_weights_blob(const Graph *g, const CgOptions *o, float **blob, int64_t *
     return ok;
 }
 
-int64_t cg_workspace_bytes(const Graph *g)
+void cg_plan_workspace(const Graph *g, const CgOptions *o, Arena *a, MemPlan *plan)
+{
+    static const CgOptions defaults = {0};
+    Diag d;
+    diag_init(&d);
+    CgCtx c;
+    ctx_init(&c, g, o ? o : &defaults, &d);
+    plan_with_scratch(&c, a, plan);
+    ctx_free(&c);
+    diag_free(&d);
+}
+
+int64_t cg_workspace_bytes(const Graph *g, const CgOptions *o)
 {
     Arena a;
     arena_init(&a);
     MemPlan plan;
-    plan_memory_full(g, PLAN_DEFAULT, &a, &plan);
+    cg_plan_workspace(g, o, &a, &plan);
     arena_free_all(&a);
     return plan.bytes;
 }

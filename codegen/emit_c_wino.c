@@ -57,22 +57,16 @@
  * serve 64 tiles per load (with 32 the 304 -> 256 decoder conv ran ~3x
  * slower: U, 11 MB, streamed from L3 twice as often).
  *
- * Scratch: v and m are stack arrays, ~740 KiB in one frame. That needs a
- * host stack (8 MiB on Linux main threads and glibc threads; not musl's
- * 128 KiB default nor any firmware): only the host target without a flash
- * budget emits it (emit_c.c). The workspace could hold the scratch instead
- * once plan_memory plans per-node scratch.
+ * Scratch: v and m (~720 KiB for F(4x4), ~640 KiB for F(2x2)) live in the
+ * caller's workspace: cg_node_scratch_bytes asks plan_memory_scratch for
+ * them as a slot live at this conv alone, so they reuse the bytes of
+ * tensors dead there and the stack frame stays small (a thread with
+ * musl's 128 KiB stack can run it; on the stack it needed a 1 MiB one).
  *
  * Error: the transforms and the GEMM sums round; tests/codegen/wino.c
  * measures single convs, wino_tile says what whole networks make of it.
  */
 #include "internal.h"
-
-const char cg_wino_stack_note[] =
-    "/* Stack: its Winograd convolutions keep ~740 KiB of scratch on the\n"
-    " * stack, so run it on a thread whose stack has 1 MiB or more (Linux main\n"
-    " * threads and glibc threads have 8 MiB; musl threads 128 KiB), or emit\n"
-    " * it with nasc compile --conv=direct. */\n";
 
 const char cg_k_wino[] =
     "/* Tiles along one axis of n outputs at dilation dl with tile s: the axis\n"
@@ -388,13 +382,13 @@ const char cg_k_wino[] =
     " * [(s + 2)^2][oc / 8 rounded up][c][8] (zero past oc); dilation p->dh, p->dw.\n"
     " * Blocks of 64 tiles x 64 input channels (s = 2: 144, the same v): y gets\n"
     " * the bias and the first chunk's sum, then each later chunk's; the addend\n"
-    " * and relu come with the last. About 740 KiB of stack (v and m, sized for\n"
-    " * s = 4). */\n"
+    " * and relu come with the last. sc: workspace scratch for v (36 x 64 x 64\n"
+    " * floats) and m ((s + 2)^2 x 16 x 64). */\n"
     "static void nasc_rt_wino(const float *restrict x, const float *restrict u,\n"
     "        const float *restrict b, const float *restrict r, float *restrict y,\n"
-    "        const nasc_rt_conv_p *p, int relu, int s)\n"
+    "        const nasc_rt_conv_p *p, int relu, int s, float *restrict sc)\n"
     "{\n"
-    "    float v[36 * 64 * 64], m[36 * 16 * 64];\n"
+    "    float *restrict v = sc, *restrict m = sc + 36 * 64 * 64;\n"
     "    int nq = (s + 2) * (s + 2), cmax = 36 * 64 / nq; /* channels whose v fit */\n"
     "    int nt = nasc_rt_wino_ntiles(p->ow, p->dw, s) * nasc_rt_wino_ntiles(p->oh, p->dh, s);\n"
     "    int nob = (p->oc + 7) / 8, hw = p->h * p->w, ohw = p->oh * p->ow;\n"
@@ -532,7 +526,8 @@ static int wino_tile(const CgCtx *c, const Node *n)
         return 0;
     if (c->conv == CG_CONV_WINOGRAD || c->conv == CG_CONV_WINOGRAD2)
         return c->conv == CG_CONV_WINOGRAD ? 4 : 2;
-    /* auto: the scratch needs a host stack and --max-flash cannot count U */
+    /* auto: host only (off it the direct kernels are measured; --max-flash
+     * cannot count U) */
     if (c->conv != CG_CONV_AUTO || c->target != CG_TARGET_HOST || c->max_flash > 0)
         return 0;
     const Shape *sw = &c->g->vals[n->in[1]].shape, *sy = &c->g->vals[n->out].shape;
@@ -548,6 +543,14 @@ static int wino_tile(const CgCtx *c, const Node *n)
 bool cg_wino_chosen(const CgCtx *c, const Node *n)
 {
     return wino_tile(c, n) != 0;
+}
+
+/* nasc_rt_wino's v (36 x 64 x 64 floats, whatever the tile) and m. */
+int64_t cg_node_scratch_bytes(const CgCtx *c, const Node *n)
+{
+    int s = n->op == OP_CONV2D ? wino_tile(c, n) : 0;
+    return s ? (36 * 64 * 64 + (int64_t)(s + 2) * (s + 2) * 16 * 64) * (int64_t)sizeof(float)
+             : 0;
 }
 
 /* U = G g G^T for every (output, input) channel pair, in double, laid out
@@ -613,11 +616,11 @@ bool cg_emit_wino(CgCtx *c, const Node *n)
                   " .oc = %lld, .oh = %lld, .ow = %lld,\n"
                   "            .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pt = %d, .pl = %d,"
                   " .dh = %d, .dw = %d, .groups = 1};\n"
-                  "        nasc_rt_wino(%s, %s, %s, %s, %s, &p, %d, %d);\n"
+                  "        nasc_rt_wino(%s, %s, %s, %s, %s, &p, %d, %d, %s);\n"
                   "    }\n",
                   (long long)cg_dim(sx, 0), (long long)cg_dim(sx, 1), (long long)cg_dim(sx, 2),
                   (long long)cg_dim(sx, 3), (long long)cg_dim(sy, 1), (long long)cg_dim(sy, 2),
                   (long long)cg_dim(sy, 3), a->pad[0], a->pad[1], a->dilation[0], a->dilation[1],
-                  xs, us, bs, rs, cg_val(c, y), a->act == ACT_RELU, s);
+                  xs, us, bs, rs, cg_val(c, y), a->act == ACT_RELU, s, cg_scratch(c, n));
     return true;
 }

@@ -122,6 +122,7 @@ typedef struct CgCtx {
     Diag *d;
     Arena arena;         /* names and scratch; freed when emission ends */
     int64_t *offset;     /* plan_memory(): byte offset of each value, or -1 */
+    int64_t *scratch_offset; /* per node: byte offset of its kernel scratch, or -1 */
     uint32_t *num;       /* value numbers as the textual IR prints them */
     const char **cname;  /* C identifier of each referenced param, else NULL */
     bool *is_output;     /* per value: a graph output (lives in `output`) */
@@ -176,13 +177,15 @@ static inline int64_t cg_dim(const Shape *s, int i)
 
 /* ---- Winograd F(4x4, 3x3) and F(2x2, 3x3) convolution (emit_c_wino.c) ---- */
 extern const char cg_k_wino[];
-/* The emitted header's note on the kernel's stack scratch. */
-extern const char cg_wino_stack_note[];
-/* Whether conv n has the geometry: groups 1, 3x3, stride 1, dilation 1, no
+/* Whether conv n has the geometry: groups 1, 3x3, stride 1 (any dilation), no
  * pre, and its weight a param with data (transformed at compile time). */
 bool cg_wino_geometry(const CgCtx *c, const Node *n);
 /* Whether conv n runs as Winograd under c->conv. */
 bool cg_wino_chosen(const CgCtx *c, const Node *n);
+/* Bytes of workspace scratch node n's kernel needs while it runs (0: none). */
+int64_t cg_node_scratch_bytes(const CgCtx *c, const Node *n);
+/* "(ws + k)": node n's scratch in the emitted function's workspace. */
+const char *cg_scratch(CgCtx *c, const Node *n);
 /* Emits conv n as Winograd (its transformed weights and the call). */
 bool cg_emit_wino(CgCtx *c, const Node *n);
 

@@ -281,9 +281,10 @@ static void print_block_table(const Graph *g, Arena *a)
 }
 
 /* The workspace of the C `nasc compile` emits by default (after the -O2
- * passes, which this runs on g) against the lower bound of the same plan:
- * the most bytes live at any one node, so ratio 1 means no placement of
- * these tensors could be smaller. */
+ * passes, which this runs on g; host target, so Winograd convs' scratch is
+ * planned with the tensors) against the lower bound of the same plan: the
+ * most bytes live at any one node, so ratio 1 means no placement of these
+ * tensors and scratch could be smaller. */
 static void print_memory(Graph *g, Arena *a, Diag *d)
 {
     int n;
@@ -291,7 +292,7 @@ static void print_memory(Graph *g, Arena *a, Diag *d)
     if (pass_run_pipeline(g, names, n, NULL, d) < 0)
         return;
     MemPlan p;
-    plan_memory_full(g, PLAN_DEFAULT, a, &p);
+    cg_plan_workspace(g, NULL, a, &p);
     printf("\nworkspace   %lld bytes (emitted C, -O2; placement %s)\n", (long long)p.bytes,
            p.placement ? p.placement : "-");
     printf("lower bound %lld bytes (most bytes live at one node): workspace / bound = %.3f\n",

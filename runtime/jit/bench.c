@@ -70,9 +70,9 @@ static bool map_prof_nodes(const Graph *g, JitNet *n, Diag *d)
     return true;
 }
 
-static bool alloc_buffers(const Graph *g, JitNet *n, Diag *d)
+static bool alloc_buffers(const Graph *g, const CgOptions *o, JitNet *n, Diag *d)
 {
-    n->ws_bytes = cg_workspace_bytes(g);
+    n->ws_bytes = cg_workspace_bytes(g, o);
     size_t ws = ((size_t)n->ws_bytes + 63) / 64 * 64;
     n->workspace = aligned_alloc(64, ws ? ws : 64);
     if (!n->workspace) {
@@ -119,7 +119,7 @@ bool jit_net_build(const Graph *g, int flags, JitNet *n, Diag *d)
               cg_weights_blob(g, &o, &n->blob, &n->blob_floats, d);
     n->emit_ms = now_ms() - t0;
     n->c_bytes = c.len;
-    ok = ok && alloc_buffers(g, n, d) && (!profile || map_prof_nodes(g, n, d)) &&
+    ok = ok && alloc_buffers(g, &o, n, d) && (!profile || map_prof_nodes(g, n, d)) &&
          compile_and_load(n, profile, &c, &h, d);
     mem_free(&c);
     mem_free(&h);

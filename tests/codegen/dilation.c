@@ -298,7 +298,7 @@ static bool lower_and_emit(const Geom *g, int s, bool bench, const Ref *ref, con
                e, tol);
         if (!bench)
             check_rewrite(g, s, gr);
-        net->in = ref->nx, net->out = ref->ny, net->ws = cg_workspace_bytes(gr);
+        net->in = ref->nx, net->out = ref->ny, net->ws = cg_workspace_bytes(gr, NULL);
         ok = cgtest_emit(gr, NULL, dir, net->name);
     }
     if (d.nmsg)

@@ -154,8 +154,8 @@ static const char plain_main[] =
 
 /* Compiles dir/name.c with main_c (harness.c or plain_main's file) and
  * flags, runs it on dir/in.bin; the output (caller frees) or NULL. */
-static float *build_and_run(const Graph *g, const char *dir, const char *name, const char *flags,
-                            const char *main_c, int64_t nout)
+static float *build_and_run(const Graph *g, const CgOptions *o, const char *dir, const char *name,
+                            const char *flags, const char *main_c, int64_t nout)
 {
     const Shape *si = &g->vals[g->inputs[0]].shape, *so = &g->vals[g->outputs[0]].shape;
     char up[64], cmd[4096], exe[600], out[600];
@@ -170,7 +170,7 @@ static float *build_and_run(const Graph *g, const char *dir, const char *name, c
              "-DEXP_OUT_H=%lld -DEXP_OUT_W=%lld -DEXP_WS=%lld %s %s/%s.c -o %s",
              cc, strict, flags, dir, name, up, name, (long long)si->d[0], (long long)si->d[1],
              (long long)si->d[2], (long long)si->d[3], (long long)so->d[0], (long long)so->d[1],
-             (long long)so->d[2], (long long)so->d[3], (long long)cg_workspace_bytes(g),
+             (long long)so->d[2], (long long)so->d[3], (long long)cg_workspace_bytes(g, o),
              main_c, dir, name, exe);
     if (cgtest_run(cmd) != 0)
         return NULL;
@@ -197,7 +197,7 @@ static void check_blob(const Graph *g, const char *dir, const char *base, const 
     bool ok = text && cgtest_add_blob_runner(g, &o, dir);
     CHECKF(ok && text && strstr(text, "nasc_rt_pconv_s") && strstr(text, "pk_conv_weight") &&
            !strstr(text, "w_conv_weight"), "%s: blob emission", name);
-    float *y = ok ? build_and_run(g, dir, name, opt[0], harness, nout) : NULL;
+    float *y = ok ? build_and_run(g, &o, dir, name, opt[0], harness, nout) : NULL;
     CHECKF(y && memcmp(y, want, (size_t)nout * sizeof *y) == 0,
            "%s: blob output differs from the firmware file's", name);
     free(y);
@@ -221,7 +221,8 @@ static float *check_files(const PackCase *k, const Graph *g, const char *dir, in
     char name[96], what[128];
     float *host[2] = {NULL, NULL};
     snprintf(name, sizeof name, "%s_host", k->name);
-    char *text = emit(g, dir, name, (CgOptions){0});
+    static const CgOptions host_opts = {0}, m4_opts = {.target = CG_TARGET_CORTEX_M4};
+    char *text = emit(g, dir, name, host_opts);
     CHECKF(text, "%s: emission failed", name);
     if (!text)
         return NULL;
@@ -231,7 +232,7 @@ static float *check_files(const PackCase *k, const Graph *g, const char *dir, in
            "%s: the convs were not written into their concat slices", name);
     free(text);
     for (int o = 0; o < 2; o++) {
-        host[o] = build_and_run(g, dir, name, opt[o], harness, nout);
+        host[o] = build_and_run(g, &host_opts, dir, name, opt[o], harness, nout);
         CHECKF(host[o], "%s (%s): build or run failed", name, opt[o]);
         if (!host[o])
             continue;
@@ -240,14 +241,14 @@ static float *check_files(const PackCase *k, const Graph *g, const char *dir, in
         CHECKF(rel <= k_tol, "%s: relative error %g > %g", what, rel, k_tol);
     }
     snprintf(name, sizeof name, "%s_m4", k->name);
-    text = emit(g, dir, name, (CgOptions){.target = CG_TARGET_CORTEX_M4});
+    text = emit(g, dir, name, m4_opts);
     CHECKF(text && !strstr(text, "nasc_rt_pconv") && !strstr(text, "pk_conv"),
            "%s: the cortex-m4 file uses the packed kernel", name);
     free(text);
     char main_c[600];
     snprintf(main_c, sizeof main_c, "%s/plain_main.c", dir);
     float *m4 = cgtest_write_file(main_c, plain_main, strlen(plain_main))
-                    ? build_and_run(g, dir, name, opt[0], main_c, nout) : NULL;
+                    ? build_and_run(g, &m4_opts, dir, name, opt[0], main_c, nout) : NULL;
     CHECKF(m4 && host[0] && same_values(m4, host[0], nout),
            "%s: the register-blocked kernel's output differs from the packed one's", k->name);
     free(m4);

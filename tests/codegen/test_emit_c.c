@@ -113,7 +113,7 @@ static float *build_and_run(const Graph *g, const Case *k, const char *dir, cons
              "-DEXP_IN_C=%lld -DEXP_IN_H=%lld -DEXP_IN_W=%lld -DEXP_OUT_N=%lld -DEXP_OUT_C=%lld "
              "-DEXP_OUT_H=%lld -DEXP_OUT_W=%lld -DEXP_WS=%lld %s %s/%s.c -o %s",
              cc, flags, dir, k->name, up, k->name, d[0], d[1], d[2], d[3], d[4], d[5], d[6],
-             d[7], (long long)cg_workspace_bytes(g), harness, dir, k->name, exe);
+             d[7], (long long)cg_workspace_bytes(g, NULL), harness, dir, k->name, exe);
     if (cgtest_run(cmd) != 0)
         return NULL;
     snprintf(cmd, sizeof cmd, "%s %s/in.bin %s/out_%s.bin", exe, dir, dir, tag);

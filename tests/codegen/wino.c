@@ -162,8 +162,8 @@ static char *emit(const Graph *g, const char *dir, const char *name, CgOptions o
     return cgtest_emit(g, &o, dir, name) ? check_slurp(cpath, &len) : NULL;
 }
 
-/* The tile of the file's one Winograd call `nasc_rt_wino(..., relu, s);`
- * (4 or 2), 0 without one, -1 with more than one. */
+/* The tile of the file's one Winograd call `nasc_rt_wino(..., relu, s,
+ * (ws + k));` (4 or 2), 0 without one, -1 with more than one. */
 static int wino_tile(const char *text)
 {
     static const char def_text[] = "static void nasc_rt_wino(";
@@ -173,7 +173,11 @@ static int wino_tile(const char *text)
         return 0;
     if (strstr(call + 1, "nasc_rt_wino("))
         return -1;
-    const char *end = strstr(call, ");");
+    /* the call ends "s, (ws + k));": back from "));" to the scratch's "(" */
+    const char *end = strstr(call, "));");
+    while (end && end > call && *end != '(')
+        end--;
+    end = end && end - call > 2 ? end - 2 : NULL; /* before ", " */
     while (end && end > call && end[-1] >= '0' && end[-1] <= '9')
         end--;
     return end ? atoi(end) : -1;
@@ -181,7 +185,8 @@ static int wino_tile(const char *text)
 
 /* Compiles dir/name.c with the harness, runs it on dir/in.bin; the output
  * (caller frees) or NULL. */
-static float *build_and_run(const Graph *g, const char *dir, const char *name, int64_t nout)
+static float *build_and_run(const Graph *g, const CgOptions *o, const char *dir, const char *name,
+                            int64_t nout)
 {
     const Shape *si = &g->vals[g->inputs[0]].shape, *so = &g->vals[g->outputs[0]].shape;
     char up[64], cmd[4096], exe[600], out[600];
@@ -196,7 +201,7 @@ static float *build_and_run(const Graph *g, const char *dir, const char *name, i
              "-DEXP_OUT_H=%lld -DEXP_OUT_W=%lld -DEXP_WS=%lld %s %s/%s.c -o %s",
              cc, strict, dir, name, up, name, (long long)si->d[0], (long long)si->d[1],
              (long long)si->d[2], (long long)si->d[3], (long long)so->d[0], (long long)so->d[1],
-             (long long)so->d[2], (long long)so->d[3], (long long)cg_workspace_bytes(g),
+             (long long)so->d[2], (long long)so->d[3], (long long)cg_workspace_bytes(g, o),
              harness, dir, name, exe);
     if (cgtest_run(cmd) != 0)
         return NULL;
@@ -224,7 +229,7 @@ static void check_blob(const Graph *g, const char *dir, const char *base, CgConv
     bool ok = text && cgtest_add_blob_runner(g, &o, dir);
     CHECKF(ok && text && strstr(text, "nasc_rt_wino(") && strstr(text, "wino_conv_weight"),
            "%s: blob emission", name);
-    float *y = ok ? build_and_run(g, dir, name, nout) : NULL;
+    float *y = ok ? build_and_run(g, &o, dir, name, nout) : NULL;
     CHECKF(y && memcmp(y, want, (size_t)nout * sizeof *y) == 0,
            "%s: blob output differs from the firmware file's", name);
     free(y);
@@ -262,14 +267,18 @@ static void test_case(const WinoCase *k)
     static const int mode_tile[CG_NCONV] = {-1, 0, 4, 2};
     for (int m = CG_CONV_DIRECT; ok && m <= CG_CONV_WINOGRAD2; m++) {
         snprintf(name, sizeof name, "%s_%s", k->name, mode_name[m]);
-        char *text = emit(g, dir, name, (CgOptions){.conv = (CgConv)m});
+        CgOptions o = {.conv = (CgConv)m};
+        char *text = emit(g, dir, name, o);
         CHECKF(text, "%s: emission failed", name);
         if (!text)
             continue;
         int tile = wino_tile(text);
         CHECKF(tile == mode_tile[m], "%s: Winograd tile %d", name, tile);
+        /* its ~720 KiB of v and m come from the workspace, not the stack */
+        CHECKF(!tile || (!strstr(text, "float v[") && strstr(text, "float *restrict v = sc")),
+               "%s: the Winograd scratch is not in the workspace", name);
         free(text);
-        float *y = build_and_run(g, dir, name, nout);
+        float *y = build_and_run(g, &o, dir, name, nout);
         CHECKF(y, "%s: build or run failed", name);
         if (!y)
             continue;

@@ -305,7 +305,7 @@ static void check_net(Graph *g, const char *name, bool blob_vs_arrays)
         if (p) {
             int (*run)(const float *, float *, void *);
             memcpy(&run, &p, sizeof p);
-            int64_t ws = cg_workspace_bytes(g);
+            int64_t ws = cg_workspace_bytes(g, &fw);
             void *w = aligned_alloc(64, (size_t)(ws + 64) / 64 * 64);
             CHECK(w && run(x, y2, w) == 0);
             CHECKF(memcmp(y, y2, (size_t)n * sizeof *y) == 0, "%s: blob != arrays", name);
@@ -317,7 +317,7 @@ static void check_net(Graph *g, const char *name, bool blob_vs_arrays)
     }
     if (cc) {
         memset(y2, 0, (size_t)n * sizeof *y2);
-        CHECKF(aot_run(g, "aot", x, y2, cg_workspace_bytes(g)), "%s: AOT build", name);
+        CHECKF(aot_run(g, "aot", x, y2, cg_workspace_bytes(g, NULL)), "%s: AOT build", name);
         CHECKF(close_to("AOT vs interpreter", name, y2, ref, n), "%s", name);
     }
     if (d.nerr)
