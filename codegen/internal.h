@@ -186,6 +186,14 @@ bool cg_wino_chosen(const CgCtx *c, const Node *n);
 int64_t cg_node_scratch_bytes(const CgCtx *c, const Node *n);
 /* "(ws + k)": node n's scratch in the emitted function's workspace. */
 const char *cg_scratch(CgCtx *c, const Node *n);
+
+/* ---- emit_c_budget.c ---- */
+/* False after reporting to c->d when the plan's workspace exceeds max_ram
+ * (> 0), naming the values live at its peak. */
+bool cg_check_ram(CgCtx *c, const MemPlan *plan, int64_t max_ram);
+/* After emission: false after reporting when the file's weight arrays
+ * exceed max_flash (> 0), naming the largest. */
+bool cg_check_flash(CgCtx *c, int64_t max_flash);
 /* Emits conv n as Winograd (its transformed weights and the call). */
 bool cg_emit_wino(CgCtx *c, const Node *n);
 
