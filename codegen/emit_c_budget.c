@@ -72,11 +72,14 @@ bool cg_check_ram(CgCtx *c, const MemPlan *plan, int64_t max_ram)
             live[n++] = (Tensor){tensor_text(c, v), shape_numel(&g->vals[v].shape) * 4};
             live_bytes += live[n - 1].bytes;
         }
+    int64_t scratch = cg_node_scratch_bytes(c, &g->nodes[at]);
+    const char *plus = scratch ? arena_printf(&c->arena, " (plus %lld bytes of its kernel's "
+                                              "scratch)", (long long)scratch) : "";
     diag_error(c->d, (Loc){0}, "codegen: @%s needs a %lld-byte workspace, more than the RAM "
-               "budget of %lld bytes; at its peak (node %%%u, %s) %u tensors of %lld bytes "
+               "budget of %lld bytes; at its peak (node %%%u, %s%s) %u tensors of %lld bytes "
                "are live, the largest: %s", g->name, (long long)plan->bytes,
-               (long long)max_ram, c->num[g->nodes[at].out], op_info[g->nodes[at].op].name, n,
-               (long long)live_bytes, largest_text(c, live, n));
+               (long long)max_ram, c->num[g->nodes[at].out], op_info[g->nodes[at].op].name,
+               plus, n, (long long)live_bytes, largest_text(c, live, n));
     return false;
 }
 
