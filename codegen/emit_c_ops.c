@@ -160,6 +160,23 @@ _Static_assert(CK_CONV2D_1X1_PRE_ADD_RELU - CK_CONV2D_1X1 == 7, "pw_form follows
  * and dense kernels have no prologue, so a pre=relu conv goes to the
  * generic kernel, and get the epilogue as a nasc_rt_epilogue pass over
  * their output right after the call. */
+void cg_conv_params(CgCtx *c, const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    ValueId x = n->in[0], w = n->in[1], y = n->out;
+    cg_buf_printf(&c->body,
+                  "    {\n"
+                  "        static const nasc_rt_conv_p p = {\n"
+                  "            .n = %lld, .c = %lld, .h = %lld, .w = %lld,"
+                  " .oc = %lld, .oh = %lld, .ow = %lld,\n"
+                  "            .kh = %lld, .kw = %lld, .sh = %d, .sw = %d, .pt = %d, .pl = %d,"
+                  " .dh = %d, .dw = %d,\n"
+                  "            .groups = %d};\n",
+                  dim(c, x, 0), dim(c, x, 1), dim(c, x, 2), dim(c, x, 3), dim(c, y, 1),
+                  dim(c, y, 2), dim(c, y, 3), dim(c, w, 2), dim(c, w, 3), a->stride[0],
+                  a->stride[1], a->pad[0], a->pad[1], a->dilation[0], a->dilation[1], a->groups);
+}
+
 static bool emitc_conv2d(CgCtx *c, const Node *n)
 {
     if (cg_wino_chosen(c, n))
@@ -188,17 +205,7 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
                  : strided_pointwise(c, n) ? CK_PW_STRIDED : dense_kernel(c, n);
     bool generic = k == CK_CONV2D || k == CK_CONV2D_PRE;
     cg_use_kernel(c, k);
-    cg_buf_printf(&c->body,
-                  "    {\n"
-                  "        static const nasc_rt_conv_p p = {\n"
-                  "            .n = %lld, .c = %lld, .h = %lld, .w = %lld,"
-                  " .oc = %lld, .oh = %lld, .ow = %lld,\n"
-                  "            .kh = %lld, .kw = %lld, .sh = %d, .sw = %d, .pt = %d, .pl = %d,"
-                  " .dh = %d, .dw = %d,\n"
-                  "            .groups = %d};\n",
-                  dim(c, x, 0), ch, dim(c, x, 2), dim(c, x, 3), oc, dim(c, y, 2), dim(c, y, 3),
-                  dim(c, w, 2), dim(c, w, 3), a->stride[0], a->stride[1], a->pad[0], a->pad[1],
-                  a->dilation[0], a->dilation[1], a->groups);
+    cg_conv_params(c, n);
     if (generic) {
         cg_buf_printf(&c->body, "        nasc_rt_conv2d%s(%s, %s, %s, %s, %s, &p, %d);\n    }\n",
                       sfx, xs, wv, bs, rs, ys, relu);

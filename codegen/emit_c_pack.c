@@ -252,24 +252,9 @@ bool cg_emit_pack(CgCtx *c, const Node *n)
     ValueId x = n->in[0], y = n->out, b = ir_conv_bias(n), r = ir_conv_addend(n);
     const char *xs = cg_val(c, x), *ws = packed_array(c, n);
     const char *bs = b ? cg_val(c, b) : "NULL", *rs = r ? cg_val(c, r) : "NULL";
-    const Shape *sx = &c->g->vals[x].shape, *sy = &c->g->vals[y].shape;
-    const Shape *sw = &c->g->vals[n->in[1]].shape;
     cg_use_kernel(c, a->stride[1] == 1 ? CK_PCONV_S1 : CK_PCONV_S2);
-    cg_buf_printf(&c->body,
-                  "    {\n"
-                  "        static const nasc_rt_conv_p p = {\n"
-                  "            .n = %lld, .c = %lld, .h = %lld, .w = %lld,"
-                  " .oc = %lld, .oh = %lld, .ow = %lld,\n"
-                  "            .kh = %lld, .kw = %lld, .sh = %d, .sw = %d, .pt = %d, .pl = %d,"
-                  " .dh = %d, .dw = %d,\n"
-                  "            .groups = 1};\n"
-                  "        nasc_rt_pconv_s%d(%s, %s, %s, %s, %s, &p, %d);\n"
-                  "    }\n",
-                  (long long)cg_dim(sx, 0), (long long)cg_dim(sx, 1), (long long)cg_dim(sx, 2),
-                  (long long)cg_dim(sx, 3), (long long)cg_dim(sy, 1), (long long)cg_dim(sy, 2),
-                  (long long)cg_dim(sy, 3), (long long)cg_dim(sw, 2), (long long)cg_dim(sw, 3),
-                  a->stride[0], a->stride[1], a->pad[0], a->pad[1], a->dilation[0],
-                  a->dilation[1], a->stride[1], xs, ws, bs, rs, cg_val(c, y),
-                  a->act == ACT_RELU);
+    cg_conv_params(c, n);
+    cg_buf_printf(&c->body, "        nasc_rt_pconv_s%d(%s, %s, %s, %s, %s, &p, %d);\n    }\n",
+                  a->stride[1], xs, ws, bs, rs, cg_val(c, y), a->act == ACT_RELU);
     return true;
 }

@@ -607,20 +607,9 @@ bool cg_emit_wino(CgCtx *c, const Node *n)
     ValueId x = n->in[0], y = n->out, b = ir_conv_bias(n), r = ir_conv_addend(n);
     const char *xs = cg_val(c, x), *us = wino_weights_array(c, n, s);
     const char *bs = b ? cg_val(c, b) : "NULL", *rs = r ? cg_val(c, r) : "NULL";
-    const Shape *sx = &c->g->vals[x].shape, *sy = &c->g->vals[y].shape;
     cg_use_kernel(c, CK_WINO);
-    cg_buf_printf(&c->body,
-                  "    {\n"
-                  "        static const nasc_rt_conv_p p = {\n"
-                  "            .n = %lld, .c = %lld, .h = %lld, .w = %lld,"
-                  " .oc = %lld, .oh = %lld, .ow = %lld,\n"
-                  "            .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pt = %d, .pl = %d,"
-                  " .dh = %d, .dw = %d, .groups = 1};\n"
-                  "        nasc_rt_wino(%s, %s, %s, %s, %s, &p, %d, %d, %s);\n"
-                  "    }\n",
-                  (long long)cg_dim(sx, 0), (long long)cg_dim(sx, 1), (long long)cg_dim(sx, 2),
-                  (long long)cg_dim(sx, 3), (long long)cg_dim(sy, 1), (long long)cg_dim(sy, 2),
-                  (long long)cg_dim(sy, 3), a->pad[0], a->pad[1], a->dilation[0], a->dilation[1],
+    cg_conv_params(c, n);
+    cg_buf_printf(&c->body, "        nasc_rt_wino(%s, %s, %s, %s, %s, &p, %d, %d, %s);\n    }\n",
                   xs, us, bs, rs, cg_val(c, y), a->act == ACT_RELU, s, cg_scratch(c, n));
     return true;
 }

@@ -182,6 +182,10 @@ extern const char cg_k_wino[];
 bool cg_wino_geometry(const CgCtx *c, const Node *n);
 /* Whether conv n runs as Winograd under c->conv. */
 bool cg_wino_chosen(const CgCtx *c, const Node *n);
+/* Opens conv n's call scope in c->body: "    {" and its `static const
+ * nasc_rt_conv_p p = {...};` (emit_c_ops.c); the caller prints the call
+ * and the closing "    }". */
+void cg_conv_params(CgCtx *c, const Node *n);
 /* Bytes of workspace scratch node n's kernel needs while it runs (0: none). */
 int64_t cg_node_scratch_bytes(const CgCtx *c, const Node *n);
 /* "(ws + k)": node n's scratch in the emitted function's workspace. */
