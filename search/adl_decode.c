@@ -30,6 +30,22 @@ void adl_read_arch(const Graph *g, const AdlSearchVars *v, float *alphas, float 
     }
 }
 
+bool adl_read_heads(const Graph *g, const AdlSearchVars *v, float *heads)
+{
+    if (!v->heads)
+        return false;
+    const float *raw = g->vals[v->heads].data;
+    float top = raw[0];
+    for (int k = 1; k < ADL_LEVELS; k++)
+        top = raw[k] > top ? raw[k] : top;
+    double sum = 0;
+    for (int k = 0; k < ADL_LEVELS; k++)
+        sum += exp((double)raw[k] - top);
+    for (int k = 0; k < ADL_LEVELS; k++)
+        heads[k] = (float)(exp((double)raw[k] - top) / sum);
+    return true;
+}
+
 void adl_normalise_betas(int layers, const float *betas, float *space)
 {
     memset(space, 0, (size_t)layers * ADL_LEVELS * ADL_DIRS * sizeof(float));
@@ -53,7 +69,7 @@ void adl_normalise_betas(int layers, const float *betas, float *space)
     }
 }
 
-void adl_viterbi(int layers, const float *space, int *path)
+void adl_viterbi(int layers, const float *space, const float *heads, int *path)
 {
     double prob[ADL_SEARCH_MAX_LAYERS][ADL_LEVELS] = {{0}};
     int from[ADL_SEARCH_MAX_LAYERS][ADL_LEVELS] = {{0}};
@@ -79,9 +95,14 @@ void adl_viterbi(int layers, const float *space, int *path)
         }
     }
 #undef SPACE
+    /* the supernet's output is the heads' weighted sum: a path ending at a
+     * level counts with that level's head weight */
+    double end[ADL_LEVELS];
+    for (int level = 0; level < ADL_LEVELS; level++)
+        end[level] = prob[layers - 1][level] * (heads ? (double)heads[level] : 1.0);
     int last = 0;
     for (int level = 1; level < ADL_LEVELS; level++)
-        if (prob[layers - 1][level] > prob[layers - 1][last])
+        if (end[level] > end[last])
             last = level;
     path[layers - 1] = last;
     for (int l = layers - 1; l > 0; l--)
@@ -174,8 +195,8 @@ static bool all_finite(const float *x, int64_t n)
     return true;
 }
 
-bool adl_decode(const AdlSearchConfig *cfg, const float *alphas, const float *betas, Arena *a,
-                AdlArch *out, Diag *d)
+bool adl_decode(const AdlSearchConfig *cfg, const float *alphas, const float *betas,
+                const float *heads, Arena *a, AdlArch *out, Diag *d)
 {
     Loc none = {0};
     int before = d->nerr, layers = cfg->layers;
@@ -200,6 +221,9 @@ bool adl_decode(const AdlSearchConfig *cfg, const float *alphas, const float *be
                            "the search diverge?)", l, src);
         }
     }
+    if (heads && !all_finite(heads, ADL_LEVELS))
+        diag_error(d, none, "Auto-DeepLab decode: the head weights are not finite (did the "
+                   "search diverge?)");
     if (d->nerr != before)
         return false;
 
@@ -209,7 +233,7 @@ bool adl_decode(const AdlSearchConfig *cfg, const float *alphas, const float *be
     out->name = "adl_search";
     out->nlayers = layers;
     out->path = arena_calloc(a, (size_t)layers, sizeof *out->path);
-    adl_viterbi(layers, space, out->path);
+    adl_viterbi(layers, space, heads, out->path);
     int rows[ADL_ROWS][2];
     adl_derive_cell(alphas, ADL_NODES, false, cfg->max_skip, rows);
     for (int k = 0; k < ADL_ROWS; k++) {

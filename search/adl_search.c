@@ -292,11 +292,13 @@ static void build_betas(Build *b, AdlSearchVars *v, ValueId input)
 /* 1e-3 * N(0, 1), as _initialize_alphas_betas; fills out->arch. */
 static void init_arch(Graph *g, const AdlSearchVars *v, int layers, uint64_t seed, SuperNet *out)
 {
-    out->arch = arena_calloc(g->arena, (size_t)layers * ADL_LEVELS + 1, sizeof *out->arch);
+    out->arch = arena_calloc(g->arena, (size_t)layers * ADL_LEVELS + 2, sizeof *out->arch);
     out->arch[out->narch++] = v->alphas;
     for (int i = 0; i < layers * ADL_LEVELS; i++)
         if (v->betas[i])
             out->arch[out->narch++] = v->betas[i];
+    if (v->heads)
+        out->arch[out->narch++] = v->heads;
     for (int i = 0; i < out->narch; i++) {
         Value *val = &g->vals[out->arch[i]];
         int64_t n = shape_numel(&val->shape);
@@ -379,7 +381,7 @@ void adl_search_defaults(AdlSearchConfig *cfg)
 
 /* ---- the network ---- */
 
-/* The stem, then the lattice layer by layer; returns the summed heads. */
+/* The stem, then the lattice layer by layer; returns the (weighted) sum of the heads. */
 static ValueId build_net(Build *b, ValueId x, AdlSearchVars *v)
 {
     Lower *L = &b->lw;
@@ -404,9 +406,19 @@ static ValueId build_net(Build *b, ValueId x, AdlSearchVars *v)
         memcpy(pp, prev, sizeof pp);
         memcpy(prev, cur, sizeof prev);
     }
+    ValueId head_w = 0;
+    if (c->head_weights) {
+        int64_t n = ADL_LEVELS;
+        v->heads = fe_lw_param(L, shape_make(1, &n), "head_weights");
+        head_w = fe_lw_node(L, OP_SOFTMAX, &v->heads, 1, NULL);
+    }
     ValueId sum = 0;
-    for (int level = 0; level < ADL_LEVELS; level++)
-        sum = search_lw_add(L, sum, build_aspp(b, prev[level], level));
+    for (int level = 0; level < ADL_LEVELS; level++) {
+        ValueId head = build_aspp(b, prev[level], level);
+        if (head_w)
+            head = search_lw_scale(L, head, head_w, level);
+        sum = search_lw_add(L, sum, head);
+    }
     return sum;
 }
 

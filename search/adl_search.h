@@ -10,7 +10,8 @@
  * same level, one level coarser (resized up) — with the MixedOp weights
  * shared by the three runs, and sums the runs weighted by the normalised
  * betas of their sources. Every level's last output feeds an ASPP head
- * (rates 24, 12, 6, 3); the four heads are upsampled to the input and summed.
+ * (rates 24, 12, 6, 3); the four heads are upsampled to the input and summed
+ * (with cfg->head_weights, weighted by a learned softmax first).
  *
  * Betas use the reference's [layers, 4, 3] layout: betas[layer][src][dir]
  * weighs the edge from the source at level src (layer-1's cell, or the stem
@@ -48,6 +49,9 @@ typedef struct AdlSearchConfig {
                               which auto_deeplab.py chose for 321x321 crops */
     int max_skip;          /* decode: at most this many skip_connects in the cell
                               (P-DARTS's limit); < 0 = no limit, DARTS's rule */
+    bool head_weights;     /* weigh the four heads by a learned softmax ("head_weights",
+                              an arch param) instead of summing them; the decode then
+                              ends the path where path weight x head weight is largest */
 } AdlSearchConfig;
 
 /* Where the architecture params sit in the graph. */
@@ -58,6 +62,7 @@ typedef struct AdlSearchVars {
                               directions of betas[layer][src] in order; 0 if src > layer */
     ValueId *beta_weights; /* [layers * 4]: their normalised values (softmax, * 2/3 at
                               levels 0 and 3), what the cells' scale nodes read */
+    ValueId heads;         /* param [4] "head_weights" (cfg->head_weights), else 0 */
 } AdlSearchVars;
 
 /* The 64x64 Fashion-MNIST segmentation budget (2 CPU cores, 30 minutes):
@@ -86,6 +91,10 @@ bool adl_supernet_build(Arena *a, const AdlSearchConfig *cfg, uint64_t seed, Sup
  * [layers, 4, 3] (the reference layout; entries that are not params are 0). */
 void adl_read_arch(const Graph *g, const AdlSearchVars *v, float *alphas, float *betas);
 
+/* The softmax of the head_weights param into heads[4]; false (heads
+ * untouched) when the supernet sums its heads unweighted. */
+bool adl_read_heads(const Graph *g, const AdlSearchVars *v, float *heads);
+
 /* Decoder.network_space: the normalised betas [layers, 4, 3] of raw betas
  * [layers, 4, 3]; entries outside the valid directions (or src > layer) are
  * 0. This is what the supernet multiplies with, and what plots show. */
@@ -93,10 +102,11 @@ void adl_normalise_betas(int layers, const float *betas, float *space);
 
 /* Decoder.viterbi_decode on a normalised lattice space [layers, 4, 3]: the
  * path (one level per layer) maximising the product of its edge weights,
- * starting from the stem at level 0. Ties go as the reference's argmax: the
+ * starting from the stem at level 0, times heads[last level] when heads is
+ * not NULL (learned head weights). Ties go as the reference's argmax: the
  * last level is the lowest best one; into a level the candidate from the
  * coarser level wins, then the same level, then the finer one. */
-void adl_viterbi(int layers, const float *space, int *path);
+void adl_viterbi(int layers, const float *space, const float *heads, int *path);
 
 /* Decoder.genotype_decode on raw alphas [edges(steps), 8]: softmax per row;
  * for each node the two incoming edges with the largest non-'none' weight
@@ -109,7 +119,8 @@ void adl_viterbi(int layers, const float *space, int *path);
 void adl_derive_cell(const float *alphas, int steps, bool allow_none, int max_skip,
                      int (*rows)[2]);
 
-/* The retrain architecture of a search: Viterbi path of the betas, cell of
+/* The retrain architecture of a search: Viterbi path of the betas (and of
+ * the normalised head weights heads[4], NULL when not learned), cell of
  * the alphas (DARTS's rule: never 'none' — a kept edge that computes zeros
  * is a wasted input of its node in the retrained net; the reference's
  * genotype_decode can keep one), F / classes / input size from cfg, the frontend's defaults
@@ -117,7 +128,7 @@ void adl_derive_cell(const float *alphas, int steps, bool allow_none, int max_sk
  * frontend's cell). Path and names live in a. False after reporting to d:
  * non-finite arch params (a diverged search), a config the frontend cannot
  * hold, or an arch fe_adl_check refuses. */
-bool adl_decode(const AdlSearchConfig *cfg, const float *alphas, const float *betas, Arena *a,
-                AdlArch *out, Diag *d);
+bool adl_decode(const AdlSearchConfig *cfg, const float *alphas, const float *betas,
+                const float *heads, Arena *a, AdlArch *out, Diag *d);
 
 #endif

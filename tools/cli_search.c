@@ -1,8 +1,8 @@
 /* cli_search.c — `nasc search`: differentiable architecture search.
  *
  *   nasc search adl   --data DIR [--layers L] [--F F] [--epochs N] [--arch-start E]
- *                     [--batch N] [--crop HxW] [--aspp-rate R] [--seed S] [--out DIR]
- *                     [--resume]
+ *                     [--batch N] [--crop HxW] [--aspp-rate R] [--max-skip M]
+ *                     [--head-weights] [--seed S] [--out DIR] [--resume]
  *   nasc search darts [--data FASHION_MNIST_DIR] [--images N] [--C C] [--layers L]
  *                     [--epochs N] [--batch N] [--second-order] [--seed S] [--out DIR]
  *                     [--resume]
@@ -30,7 +30,7 @@ typedef struct SearchArgs {
     const char *space, *data, *out;
     int layers, F, C, epochs, arch_start, batch, crop_h, crop_w, images, aspp_rate;
     int max_skip; /* -1: no limit */
-    bool second_order, resume;
+    bool second_order, resume, head_weights;
     uint64_t seed;
 } SearchArgs;
 
@@ -78,6 +78,8 @@ static int parse_search_args(int argc, char **argv, SearchArgs *s)
             s->second_order = true;
         } else if (strcmp(a, "--resume") == 0) {
             s->resume = true;
+        } else if (strcmp(a, "--head-weights") == 0) {
+            s->head_weights = true;
         } else {
             fprintf(stderr, "nasc search: error: unknown option '%s'\n", a);
             return 2;
@@ -381,7 +383,7 @@ static int search_adl(const SearchArgs *s, Arena *a, Diag *d)
     cfg.batch = s->batch ? s->batch : cfg.batch;
     cfg.h = s->crop_h ? s->crop_h : first.h, cfg.w = s->crop_w ? s->crop_w : first.w;
     cfg.classes = train.classes, cfg.in_ch = 3, cfg.aspp_rate = s->aspp_rate;
-    cfg.max_skip = s->max_skip;
+    cfg.max_skip = s->max_skip, cfg.head_weights = s->head_weights;
     srch_ds_image_free(&first);
     SuperNet net;
     AdlSearchVars vars;
@@ -412,7 +414,13 @@ static int search_adl(const SearchArgs *s, Arena *a, Diag *d)
     if (ok) {
         adl_read_arch(net.g, &vars, alphas, betas);
         adl_normalise_betas(cfg.layers, betas, space);
-        ok = adl_decode(&cfg, alphas, betas, a, &arch, d) && adl_outputs(a, s, &arch, space, d);
+        float heads[ADL_LEVELS];
+        bool learned = adl_read_heads(net.g, &vars, heads);
+        if (learned)
+            printf("head weights (stride 4, 8, 16, 32): %.4f %.4f %.4f %.4f\n", heads[0],
+                   heads[1], heads[2], heads[3]);
+        ok = adl_decode(&cfg, alphas, betas, learned ? heads : NULL, a, &arch, d) &&
+             adl_outputs(a, s, &arch, space, d);
     }
     free(alphas), free(betas), free(space), free(h);
     srch_seg_source_free(&src);
@@ -430,9 +438,9 @@ int cmd_search(int argc, char **argv, Arena *a, Diag *d)
     int rc = parse_search_args(argc, argv, &s);
     if (rc)
         return rc;
-    if ((s.aspp_rate || s.max_skip >= 0) && strcmp(s.space, "darts") == 0) {
+    if ((s.aspp_rate || s.max_skip >= 0 || s.head_weights) && strcmp(s.space, "darts") == 0) {
         fprintf(stderr, "nasc search darts: error: %s applies to `search adl` only\n",
-                s.aspp_rate ? "--aspp-rate" : "--max-skip");
+                s.aspp_rate ? "--aspp-rate" : s.max_skip >= 0 ? "--max-skip" : "--head-weights");
         return 2;
     }
     if (!cli_make_dir(s.out, d))

@@ -126,7 +126,7 @@ static bool dump(const char *out_path, const AdlSearchConfig *cfg, uint64_t seed
     int path[ADL_SEARCH_MAX_LAYERS], rows[10][2];
     adl_read_arch(g, &v, alphas, betas);
     adl_normalise_betas(layers, betas, space);
-    adl_viterbi(layers, space, path);
+    adl_viterbi(layers, space, NULL, path);
     adl_derive_cell(alphas, cfg->steps, true, -1, rows); /* the reference's rule */
     for (int l = 0; l < layers; l++)
         fpath[l] = (float)path[l];

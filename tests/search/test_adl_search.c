@@ -70,7 +70,7 @@ static void check_viterbi_brute_force(void)
                     memcpy(best_path, cand, sizeof cand);
                 }
             }
-            adl_viterbi(layers, space, path);
+            adl_viterbi(layers, space, NULL, path);
             double got = path_weight(space, path, layers);
             CHECKF(got == best, "layers %d trial %d: viterbi weight %.17g, best %.17g", layers,
                    t, got, best);
@@ -94,7 +94,7 @@ static void check_viterbi_ties(void)
     CHECKF(fabsf(space[1] - 1.0f / 3) < 1e-7f, "boundary weight %g", space[1]);
     CHECK(space[0] == 0 && space[(3 * 4 + 3) * 3 + 2] == 0); /* invalid directions */
     int path[4];
-    adl_viterbi(4, space, path);
+    adl_viterbi(4, space, NULL, path);
     const int want[4] = {1, 2, 1, 0};
     CHECKF(memcmp(path, want, sizeof want) == 0, "tie path %d %d %d %d", path[0], path[1],
            path[2], path[3]);
@@ -112,7 +112,7 @@ static void check_viterbi_boundaries(void)
     for (int i = 0; i < L * 12; i++)
         betas[i] = i % 3 == 2 || (i / 3 % 4 == 3 && i % 3 == 1) ? 4.0f : 0.0f;
     adl_normalise_betas(L, betas, space);
-    adl_viterbi(L, space, path);
+    adl_viterbi(L, space, NULL, path);
     const int down[L] = {1, 2, 3, 3, 3, 3};
     CHECKF(memcmp(path, down, sizeof down) == 0, "down path %d %d %d %d %d %d", path[0],
            path[1], path[2], path[3], path[4], path[5]);
@@ -120,7 +120,7 @@ static void check_viterbi_boundaries(void)
     for (int i = 0; i < L * 12; i++)
         betas[i] = i % 3 == 1 ? 4.0f : 0.0f;
     adl_normalise_betas(L, betas, space);
-    adl_viterbi(L, space, path);
+    adl_viterbi(L, space, NULL, path);
     const int flat[L] = {0, 0, 0, 0, 0, 0};
     CHECK(memcmp(path, flat, sizeof flat) == 0);
     /* up everywhere: level 0 has no up (stay and down both 1/3), so the best
@@ -128,7 +128,7 @@ static void check_viterbi_boundaries(void)
     for (int i = 0; i < L * 12; i++)
         betas[i] = i % 3 == 0 ? 4.0f : 0.0f;
     adl_normalise_betas(L, betas, space);
-    adl_viterbi(L, space, path);
+    adl_viterbi(L, space, NULL, path);
     const int zigzag[L] = {1, 0, 1, 0, 1, 0};
     CHECKF(memcmp(path, zigzag, sizeof zigzag) == 0, "up path %d %d %d %d %d %d", path[0],
            path[1], path[2], path[3], path[4], path[5]);
@@ -144,7 +144,7 @@ static void check_viterbi_boundaries(void)
         }
     }
     adl_normalise_betas(L, betas, space);
-    adl_viterbi(L, space, path);
+    adl_viterbi(L, space, NULL, path);
     const int back[L] = {1, 2, 3, 2, 1, 0};
     CHECKF(memcmp(path, back, sizeof back) == 0, "down-up path %d %d %d %d %d %d", path[0],
            path[1], path[2], path[3], path[4], path[5]);
@@ -254,7 +254,7 @@ static void check_decode(void)
     for (int i = 0; i < 6 * 12; i++) /* down, then stay at level 3: 1 2 3 3 3 3 */
         betas[i] = i % 3 == 2 || (i / 3 % 4 == 3 && i % 3 == 1) ? 4.0f : 0.0f;
     AdlArch arch;
-    CHECK(adl_decode(&cfg, alphas, betas, &a, &arch, &d));
+    CHECK(adl_decode(&cfg, alphas, betas, NULL, &a, &arch, &d));
     diag_print(&d, stderr);
     CHECK(arch.nlayers == 6 && arch.path[0] == 1 && arch.path[2] == 3 && arch.path[5] == 3);
     CHECK(arch.nrows == 10 && arch.rows[0].edge == 1);
@@ -280,10 +280,10 @@ static void check_decode(void)
     Diag e;
     diag_init(&e);
     cfg.steps = 4;
-    CHECK(!adl_decode(&cfg, alphas, betas, &a, &arch, &e) && e.nerr == 1);
+    CHECK(!adl_decode(&cfg, alphas, betas, NULL, &a, &arch, &e) && e.nerr == 1);
     cfg.steps = 5;
     alphas[17] = NAN;
-    CHECK(!adl_decode(&cfg, alphas, betas, &a, &arch, &e) && e.nerr == 2);
+    CHECK(!adl_decode(&cfg, alphas, betas, NULL, &a, &arch, &e) && e.nerr == 2);
     CHECK(strstr(check_diag_text(&a, &e), "alphas are not finite") != NULL);
     diag_free(&e);
     diag_free(&d);
@@ -419,9 +419,106 @@ static void check_supernet(void)
     arena_free_all(&a);
 }
 
+/* Learned head weights scale the last level's path weights: brute force
+ * over all paths of weight x heads[last level]. */
+static void check_viterbi_heads(void)
+{
+    uint64_t s = 7;
+    for (int layers = 3; layers <= 6; layers++) {
+        for (int t = 0; t < 30; t++) {
+            float betas[6 * 12], space[6 * 12], heads[4];
+            for (int i = 0; i < layers * 12; i++)
+                betas[i] = randn_ish(&s);
+            adl_normalise_betas(layers, betas, space);
+            for (int k = 0; k < 4; k++)
+                heads[k] = 0.05f + (float)(lcg(&s) % 1000) / 1000.0f;
+            int path[6], cand[6], best_last = -1;
+            double best = -1;
+            for (int code = 0; code < 1 << (2 * layers); code++) {
+                for (int l = 0; l < layers; l++)
+                    cand[l] = code >> (2 * l) & 3;
+                double w = path_weight(space, cand, layers);
+                w = w < 0 ? w : w * heads[cand[layers - 1]];
+                if (w > best)
+                    best = w, best_last = cand[layers - 1];
+            }
+            adl_viterbi(layers, space, heads, path);
+            double got = path_weight(space, path, layers) * heads[path[layers - 1]];
+            CHECKF(got == best, "layers %d trial %d: weight %.17g, best %.17g", layers, t, got,
+                   best);
+            CHECK(path[layers - 1] == best_last);
+        }
+    }
+    /* a dominant head decides the last level against the betas */
+    float betas[4 * 12] = {0}, space[4 * 12], heads[4] = {0.01f, 0.01f, 0.01f, 0.97f};
+    int plain[4], weighted[4];
+    adl_normalise_betas(4, betas, space);
+    adl_viterbi(4, space, NULL, plain);
+    adl_viterbi(4, space, heads, weighted);
+    CHECK(plain[3] == 0 && weighted[3] == 3);
+}
+
+/* --head-weights: one more arch param; with all head weights equal (the
+ * softmax of zeros, exactly 1/4) the output is exactly a quarter of the
+ * unweighted supernet's (same seed, so same weights by name). */
+static void check_supernet_heads(void)
+{
+    Arena a;
+    arena_init(&a);
+    Diag d;
+    diag_init(&d);
+    AdlSearchConfig cfg;
+    adl_search_defaults(&cfg);
+    cfg.layers = 4;
+    cfg.batch = 2; /* train-mode BN of the 1x1 pooled ASPP branch needs 2 */
+    SuperNet plain, weighted;
+    AdlSearchVars vp, vw;
+    CHECK(adl_supernet_build(&a, &cfg, 3, &plain, &vp, &d));
+    cfg.head_weights = true;
+    CHECK(adl_supernet_build(&a, &cfg, 3, &weighted, &vw, &d));
+    diag_print(&d, stderr);
+    if (!plain.g || !weighted.g) {
+        arena_free_all(&a);
+        return;
+    }
+    CHECK(vp.heads == 0 && vw.heads != 0);
+    CHECK(weighted.narch == plain.narch + 1 && weighted.arch[weighted.narch - 1] == vw.heads);
+    CHECK(ir_graph_param_count(weighted.g, NULL) == ir_graph_param_count(plain.g, NULL) + 4);
+    float heads[4];
+    CHECK(!adl_read_heads(plain.g, &vp, heads));
+    memset(weighted.g->vals[vw.heads].data, 0, 4 * sizeof(float));
+    CHECK(adl_read_heads(weighted.g, &vw, heads) && heads[0] == 0.25f && heads[3] == 0.25f);
+    int64_t n = 2 * 3 * 64 * 64, ny = 2 * 11 * 64 * 64;
+    float *x = calloc((size_t)n, sizeof *x);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)((i * 53) % 97) / 48.0f - 1.0f;
+    Tape *tp = rt_tape_new(plain.g, NULL, &d), *tw = rt_tape_new(weighted.g, NULL, &d);
+    if (tp && tw && rt_tape_forward(tp, x, RT_TRAIN, &d) && rt_tape_forward(tw, x, RT_TRAIN, &d)) {
+        const float *yp = rt_tape_output(tp), *yw = rt_tape_output(tw);
+        int64_t bad = 0;
+        float top = 0;
+        for (int64_t i = 0; i < ny; i++) {
+            bad += yw[i] != 0.25f * yp[i];
+            top = fabsf(yp[i]) > top ? fabsf(yp[i]) : top;
+        }
+        CHECKF(bad == 0, "%lld of %lld outputs are not exactly a quarter", (long long)bad,
+               (long long)ny);
+        CHECK(top > 0);
+    } else {
+        CHECK(!"tapes of the two supernets");
+    }
+    diag_print(&d, stderr);
+    rt_tape_free(tp), rt_tape_free(tw);
+    free(x);
+    diag_free(&d);
+    arena_free_all(&a);
+}
+
 int main(void)
 {
     check_viterbi_brute_force();
+    check_viterbi_heads();
+    check_supernet_heads();
     check_viterbi_ties();
     check_viterbi_boundaries();
     check_derive_cell();

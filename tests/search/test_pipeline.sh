@@ -57,6 +57,21 @@ path_of() { tr -d ' \n' <"$1" | sed 's/.*"path":\[\([^]]*\)\].*/\1/'; }
 [ "$(path_of "$T/full/arch.json")" = "$(path_of "$T/again/arch.json")" ] ||
   fail "re-decode changed the path"
 "$NASC" search darts --max-skip 1 2>/dev/null && fail "search darts took --max-skip"
+# --head-weights: the heads' softmax weights are one more arch param, printed
+# after the search; a checkpoint of the unweighted supernet does not resume
+# into the weighted one (an error naming the checkpoint, not a crash).
+# shellcheck disable=SC2086
+"$NASC" search adl $S --epochs 2 --head-weights --out "$T/heads" >"$T/heads.log" 2>&1 ||
+  { cat "$T/heads.log"; fail "search --head-weights"; }
+grep -Eq "^head weights \(stride 4, 8, 16, 32\):( 0\.[0-9]{4}){4}$" "$T/heads.log" ||
+  fail "search --head-weights printed no head weights"
+cp -r "$T/full" "$T/mixed"
+# shellcheck disable=SC2086
+"$NASC" search adl $S --epochs 2 --resume --head-weights --out "$T/mixed" 2>"$T/mixed.err" \
+  >/dev/null && fail "an unweighted checkpoint resumed with --head-weights"
+grep -q "search.ckpt: error: tensor 'head_weights' is missing" "$T/mixed.err" ||
+  { cat "$T/mixed.err"; fail "mismatched checkpoint: wrong error"; }
+"$NASC" search darts --head-weights 2>/dev/null && fail "search darts took --head-weights"
 
 "$NASC" train "$T/full/arch.json" --data "$T/fs" --epochs 2 --batch 4 --seed 1 \
   --log-dir "$T/train" -o "$T/w.safetensors" >"$T/train.log" 2>&1 ||
