@@ -30,7 +30,8 @@ mkdir -p "$S"
 echo "== nasc data fashion-seg (Fashion-MNIST garments composited on 64x64 canvases) =="
 "$NASC" data fashion-seg "$S/data" --train 400 --val 100 --seed 0 | tail -n 3
 echo "== nasc search adl (Auto-DeepLab: 2 epochs, architecture updates in the second) =="
-"$NASC" search adl --data "$S/data" --layers 4 --F 4 --epochs 2 --arch-start 1 --out "$S/run"
+"$NASC" search adl --data "$S/data" --layers 4 --F 4 --epochs 2 --arch-start 1 \
+  --aspp-rate 5 --max-skip 2 --head-weights --out "$S/run"
 echo "== nasc train (the found architecture, from scratch, 3 epochs) =="
 "$NASC" train "$S/run/arch.json" --data "$S/data" --epochs 3 --log-dir "$S/train" \
   -o "$S/train/weights.safetensors"

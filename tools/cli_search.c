@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_EPOCHS = 1000, MAX_SERIES = 16 };
+enum { MAX_EPOCHS = 1000, MAX_SERIES = 17 };
 
 typedef struct SearchArgs {
     const char *space, *data, *out;
@@ -151,6 +151,10 @@ static bool write_history(History *h, Diag *d)
         ok = srch_svg_lines(arena_printf(&a, "%s/search_betas.svg", h->out),
                             "mean normalised beta per direction over the lattice", "epoch",
                             ps + 2 + h->nops, 3, h->n, d);
+    if (ok && h->adl && h->adl->heads)
+        ok = srch_svg_lines(arena_printf(&a, "%s/search_heads.svg", h->out),
+                            "softmax(head_weights): the heads of strides 4, 8, 16, 32", "epoch",
+                            ps + 2 + h->nops + 3, ADL_LEVELS, h->n, d);
     arena_free_all(&a);
     return ok;
 }
@@ -180,6 +184,10 @@ static bool hist_epoch(void *ctx, int epoch, double loss, Diag *d)
                 h->col[2 + h->nops + dir][epoch] = cnt ? s / cnt : NAN;
             }
         }
+        float heads[ADL_LEVELS];
+        if (adl_read_heads(h->g, h->adl, heads))
+            for (int level = 0; level < ADL_LEVELS; level++)
+                h->col[2 + h->nops + 3 + level][epoch] = heads[level];
         free(raw), free(space), free(alph);
     }
     h->n = epoch + 1;
@@ -397,6 +405,9 @@ static int search_adl(const SearchArgs *s, Arena *a, Diag *d)
     for (int i = 0; i < 3; i++)
         h->names[10 + i] = dirs[i];
     h->nseries = 13;
+    static const char *const head_names[ADL_LEVELS] = {"head_s4", "head_s8", "head_s16", "head_s32"};
+    for (int level = 0; vars.heads && level < ADL_LEVELS; level++)
+        h->names[h->nseries++] = head_names[level];
     if (s->resume)
         hist_reload(h);
     SearchOptions o = search_options(s, h, a);

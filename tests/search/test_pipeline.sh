@@ -65,6 +65,9 @@ path_of() { tr -d ' \n' <"$1" | sed 's/.*"path":\[\([^]]*\)\].*/\1/'; }
   { cat "$T/heads.log"; fail "search --head-weights"; }
 grep -Eq "^head weights \(stride 4, 8, 16, 32\):( 0\.[0-9]{4}){4}$" "$T/heads.log" ||
   fail "search --head-weights printed no head weights"
+[ -s "$T/heads/search_heads.svg" ] || fail "search --head-weights wrote no search_heads.svg"
+head -1 "$T/heads/search_history.csv" | grep -q ",head_s4,head_s8,head_s16,head_s32$" ||
+  fail "search_history.csv has no head weight columns"
 cp -r "$T/full" "$T/mixed"
 # shellcheck disable=SC2086
 "$NASC" search adl $S --epochs 2 --resume --head-weights --out "$T/mixed" 2>"$T/mixed.err" \
