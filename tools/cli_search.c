@@ -405,7 +405,8 @@ static int search_adl(const SearchArgs *s, Arena *a, Diag *d)
     for (int i = 0; i < 3; i++)
         h->names[10 + i] = dirs[i];
     h->nseries = 13;
-    static const char *const head_names[ADL_LEVELS] = {"head_s4", "head_s8", "head_s16", "head_s32"};
+    static const char *const head_names[ADL_LEVELS] = {"head_s4", "head_s8", "head_s16",
+                                                       "head_s32"};
     for (int level = 0; vars.heads && level < ADL_LEVELS; level++)
         h->names[h->nseries++] = head_names[level];
     if (s->resume)
