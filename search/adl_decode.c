@@ -30,19 +30,28 @@ void adl_read_arch(const Graph *g, const AdlSearchVars *v, float *alphas, float 
     }
 }
 
+/* Softmax of the n values a, in double: what every arch param's
+ * normalisation (alpha rows, betas, head weights) computes. */
+static void softmax_n(const float *a, int n, double *p)
+{
+    float top = a[0];
+    for (int k = 1; k < n; k++)
+        top = a[k] > top ? a[k] : top;
+    double sum = 0;
+    for (int k = 0; k < n; k++)
+        sum += p[k] = exp((double)a[k] - top);
+    for (int k = 0; k < n; k++)
+        p[k] /= sum;
+}
+
 bool adl_read_heads(const Graph *g, const AdlSearchVars *v, float *heads)
 {
     if (!v->heads)
         return false;
-    const float *raw = g->vals[v->heads].data;
-    float top = raw[0];
-    for (int k = 1; k < ADL_LEVELS; k++)
-        top = raw[k] > top ? raw[k] : top;
-    double sum = 0;
+    double p[ADL_LEVELS];
+    softmax_n(g->vals[v->heads].data, ADL_LEVELS, p);
     for (int k = 0; k < ADL_LEVELS; k++)
-        sum += exp((double)raw[k] - top);
-    for (int k = 0; k < ADL_LEVELS; k++)
-        heads[k] = (float)(exp((double)raw[k] - top) / sum);
+        heads[k] = (float)p[k];
     return true;
 }
 
@@ -55,16 +64,12 @@ void adl_normalise_betas(int layers, const float *betas, float *space)
             float *s = space + (layer * ADL_LEVELS + src) * ADL_DIRS;
             int lo, hi;
             adl_beta_dirs(src, &lo, &hi);
-            float top = b[lo];
-            for (int k = lo + 1; k < hi; k++)
-                top = b[k] > top ? b[k] : top;
-            double sum = 0;
-            for (int k = lo; k < hi; k++)
-                sum += exp((double)b[k] - top);
+            double p[ADL_DIRS];
+            softmax_n(b + lo, hi - lo, p);
             /* boundary levels: softmax * (2/3), as auto_deeplab.py */
             double f = src == 0 || src == ADL_LEVELS - 1 ? 2.0 / 3.0 : 1.0;
             for (int k = lo; k < hi; k++)
-                s[k] = (float)(exp((double)b[k] - top) / sum * f);
+                s[k] = (float)(p[k - lo] * f);
         }
     }
 }
@@ -107,19 +112,6 @@ void adl_viterbi(int layers, const float *space, const float *heads, int *path)
     path[layers - 1] = last;
     for (int l = layers - 1; l > 0; l--)
         path[l - 1] = from[l][path[l]];
-}
-
-/* Softmax of one alpha row, in double. */
-static void softmax_row(const float *a, double *p)
-{
-    float top = a[0];
-    for (int k = 1; k < ADL_NUM_OPS; k++)
-        top = a[k] > top ? a[k] : top;
-    double sum = 0;
-    for (int k = 0; k < ADL_NUM_OPS; k++)
-        sum += p[k] = exp((double)a[k] - top);
-    for (int k = 0; k < ADL_NUM_OPS; k++)
-        p[k] /= sum;
 }
 
 /* DARTS's rule on softmax'd rows p [edges][8]: per node the two incoming
@@ -165,7 +157,7 @@ void adl_derive_cell(const float *alphas, int steps, bool allow_none, int max_sk
     int edges = steps * (steps + 3) / 2;
     NASC_ASSERT(steps >= 1 && steps <= ADL_MAX_STEPS);
     for (int e = 0; e < edges; e++)
-        softmax_row(alphas + e * ADL_NUM_OPS, p[e]);
+        softmax_n(alphas + e * ADL_NUM_OPS, ADL_NUM_OPS, p[e]);
     derive_from_probs((const double (*)[ADL_NUM_OPS])p, steps, allow_none, rows);
     /* P-DARTS: while the cell keeps more than max_skip skip_connects, zero
      * the weakest kept skip_connect's weight and derive again (its edge may
