@@ -260,16 +260,21 @@ static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
  * its outputs from x and stores them again before its epilogue, so no
  * output gets the epilogue twice. EPI6, EPI1, EPIN: the epilogue after a
  * tile, a row, a narrow image ("" for none). */
-#define K_PW_DRIVER(SFX, TILE, FORM, RPARAM, RSTEP, EPI6, EPI1, EPIN)                        \
+#define K_PW_DRIVER(SFX, TILE, FORM, RPARAM, RSTEP, EPI12, EPI6, EPI1, EPIN)                 \
     "/* Pointwise convolution y[n,oc,hw] = " FORM "; b may be NULL.\n"                        \
-    " * Tiles of 6 channels x 32 positions; when hw is not a multiple of 32 the\n"           \
-    " * last column tile is moved left to end at hw, so it overlaps the one\n"               \
-    " * before and recomputes a few outputs, bit for bit the same values. */\n"              \
+    " * Tiles of 12 channels (vector path) or 6 x 32 positions; when hw is not a\n"          \
+    " * multiple of 32 the last column tile is moved left to end at hw, so it\n"             \
+    " * overlaps the one before and recomputes a few outputs, bit for bit the\n"            \
+    " * same values. */\n"                                                                    \
     "static void nasc_rt_conv2d_1x1" SFX "(const float *restrict x, const float *restrict w,\n" \
     "        const float *restrict b, " RPARAM "float *restrict y, int n, int c, int oc,\n"   \
     "        int hw)\n"                                                                       \
     "{\n"                                                                                     \
-    "    int tiled = oc - oc % 6; /* channels [tiled, oc) go one at a time */\n"              \
+    "    int t12 = 0; /* channels [0, t12) go in tiles of 12 */\n"                            \
+    "#ifdef NASC_RT_PW_VEC\n"                                                                 \
+    "    t12 = oc - oc % 12;\n"                                                               \
+    "#endif\n"                                                                                \
+    "    int tiled = oc - (oc - t12) % 6; /* then of 6; [tiled, oc) one at a time */\n"       \
     "    for (int in = 0; in < n; in++, x += c * hw, y += oc * hw" RSTEP ") {\n"              \
     "        if (hw < 32) {\n"                                                                \
     "            for (int o = 0; o < oc; o++)\n"                                              \
@@ -280,7 +285,15 @@ static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
     "        }\n"                                                                             \
     "        for (int j0 = 0; j0 < hw; j0 += 32) {\n"                                         \
     "            int j = j0 + 32 <= hw ? j0 : hw - 32;\n"                                     \
-    "            for (int o = 0; o < tiled; o += 6) {\n"                                      \
+    "#ifdef NASC_RT_PW_VEC\n"                                                                 \
+    "            for (int o = 0; o < t12; o += 12) {\n"                                       \
+    "                const float *nw = o + 12 < t12 ? w + (o + 12) * c : NULL;\n"          \
+    "                nasc_rt_pw_tile12" TILE "(x + j, w + o * c, b ? b + o : b,\n"            \
+    "                                  y + o * hw + j, c, hw, nw);\n"                         \
+    EPI12                                                                                     \
+    "            }\n"                                                                         \
+    "#endif\n"                                                                                \
+    "            for (int o = t12; o < tiled; o += 6) {\n"                                    \
     "                const float *nw = j0 == 0 && o + 6 < tiled ? w + (o + 6) * c : NULL;\n" \
     "                nasc_rt_pw_tile" TILE "(x + j, w + o * c, b ? b + o : b, y + o * hw + j,\n" \
     "                                c, hw, nw);\n"                                           \
@@ -301,6 +314,9 @@ static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
 #define NO_ADDEND(E) "NULL"
 #define PW_FUSED(SFX, TILE, FORM, RPARAM, RSTEP, R, RELU)                                    \
     K_PW_DRIVER(SFX, TILE, FORM, RPARAM, RSTEP,                                               \
+        "                for (int q = 0; q < 12; q++)\n"                                      \
+        "                    nasc_rt_epilogue(y + (o + q) * hw + j, "                         \
+        R("(o + q) * hw + j") ", " RELU ", 32);\n",                                           \
         "                for (int q = 0; q < 6; q++)\n"                                       \
         "                    nasc_rt_epilogue(y + (o + q) * hw + j, "                         \
         R("(o + q) * hw + j") ", " RELU ", 32);\n",                                           \
@@ -310,7 +326,7 @@ static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
 #define RS ", r += oc * hw"
 
 static const char k_conv2d_1x1[] = K_PW_DRIVER("", "", "w[oc,c] * x[n,c,hw] + b", "", "",
-                                               "", "", "");
+                                               "", "", "", "");
 static const char k_conv2d_1x1_relu[] =
     PW_FUSED("_relu", "", "relu(w * x + b)", "", "", NO_ADDEND, "1");
 static const char k_conv2d_1x1_add[] =
@@ -318,7 +334,7 @@ static const char k_conv2d_1x1_add[] =
 static const char k_conv2d_1x1_add_relu[] =
     PW_FUSED("_add_relu", "", "relu(w * x + b + r)", RP, RS, ADDEND, "1");
 static const char k_conv2d_1x1_pre[] = K_PW_DRIVER("_pre", "_pre", "w * relu(x) + b", "", "",
-                                                   "", "", "");
+                                                   "", "", "", "");
 static const char k_conv2d_1x1_pre_relu[] =
     PW_FUSED("_pre_relu", "_pre", "relu(w * relu(x) + b)", "", "", NO_ADDEND, "1");
 static const char k_conv2d_1x1_pre_add[] =
@@ -687,8 +703,11 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_PCONV_S2] = {cg_k_pconv_s2, {CK_PK_COMMON, -1}, false},
     [CK_PW_STRIDED] = {cg_k_pw_strided, {CK_CONV_P, -1}, false},
     [CK_WINO] = {cg_k_wino, {CK_CONV_P, -1}, false},
-    [CK_PW_TILES] = {k_pw_tiles, {-1, -1}, false},
-    [CK_PW_TILES_PRE] = {k_pw_tiles_pre, {-1, -1}, false},
+    [CK_PW_VEC] = {cg_k_pw_vec, {-1, -1}, false},
+    [CK_PW_TILES] = {k_pw_tiles, {CK_PW_VEC, CK_PW_TILE12}, false},
+    [CK_PW_TILES_PRE] = {k_pw_tiles_pre, {CK_PW_VEC, CK_PW_TILE12_PRE}, false},
+    [CK_PW_TILE12] = {cg_k_pw_tile12, {CK_PW_VEC, -1}, false},
+    [CK_PW_TILE12_PRE] = {cg_k_pw_tile12_pre, {CK_PW_VEC, -1}, false},
     [CK_CONV2D_1X1] = {k_conv2d_1x1, {CK_PW_TILES, -1}, false},
     [CK_CONV2D_1X1_RELU] = {k_conv2d_1x1_relu, {CK_PW_TILES, CK_EPILOGUE}, false},
     [CK_CONV2D_1X1_ADD] = {k_conv2d_1x1_add, {CK_PW_TILES, CK_EPILOGUE}, false},

@@ -141,6 +141,44 @@ static void compare(const Case *k, const char *tag, const float *got, const floa
           maxref);
 }
 
+/* Whether cc -march=native enables AVX-512 here (the vector tiles' guard). */
+static bool native_has_avx512(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s -march=native -dM -E -x c /dev/null 2>/dev/null | grep -q __AVX512F__", cc);
+    return cgtest_run(cmd) == 0;
+}
+
+/* A file with the pointwise vector tiles (codegen/emit_c_pwvec.c), built
+ * -O3 -march=native with FMA contraction (as bench/peers.sh builds), once
+ * with the vector path and once with -DNASC_RT_PORTABLE: each within the
+ * tolerance of the interpreter, and the two equal bit for bit. */
+static void vector_vs_portable(const Graph *g, const Case *k, const char *dir,
+                               const float *ref, int64_t nout)
+{
+    if (!native_has_avx512()) {
+        printf("%-10s [native] skipped: %s -march=native has no AVX-512, so the vector "
+               "tiles are not compiled\n", k->name, cc);
+        return;
+    }
+    static const char native[] = "-std=c99 -Wall -Wextra -Werror -pedantic -O3 -march=native "
+                                 "-ffp-contract=fast";
+    char flags[256];
+    snprintf(flags, sizeof flags, "%s -DNASC_RT_PORTABLE", native);
+    float *vec = build_and_run(g, k, dir, native, "native");
+    float *port = build_and_run(g, k, dir, flags, "portable");
+    CHECKF(vec && port, "%s: native builds or runs failed", k->name);
+    if (vec && port) {
+        compare(k, "native", vec, ref, nout);
+        compare(k, "portable", port, ref, nout);
+        CHECKF(memcmp(vec, port, (size_t)nout * sizeof *vec) == 0,
+               "%s: vector and portable tiles differ", k->name);
+    }
+    free(vec);
+    free(port);
+}
+
 static void test_case(const Case *k, bool asan)
 {
     Arena a;
@@ -157,6 +195,7 @@ static void test_case(const Case *k, bool asan)
         arena_free_all(&a);
         return;
     }
+    bool vec_tiles = false;
     for (int h = 0; h < 2; h++) {
         size_t l1, l2;
         snprintf(p1, sizeof p1, "%s/%s.%c", dir, k->name, h ? 'h' : 'c');
@@ -166,6 +205,8 @@ static void test_case(const Case *k, bool asan)
               p1);
         if (t1 && !h)
             scan_forbidden(t1, p1);
+        if (t1 && !h)
+            vec_tiles = strstr(t1, "nasc_rt_pw_tile12(") != NULL;
         if (t1 && !h && k->check_text)
             k->check_text(g, t1, &failures);
         free(t1);
@@ -201,6 +242,8 @@ static void test_case(const Case *k, bool asan)
             compare(k, "asan", out, ref, nout);
         free(out);
     }
+    if (ok && vec_tiles)
+        vector_vs_portable(g, k, dir, ref, nout);
     free(in);
     free(ref);
     arena_free_all(&a);

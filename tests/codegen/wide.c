@@ -12,8 +12,11 @@
  * (two tiles of 6, so the first prefetches the second's weights, then one
  * row) and 25 (four tiles and a row) on 7x7 (49 positions: a column tile
  * moved back), 8x12 (96: three tiles) and 4x5 (20: under one tile) maps,
- * with and without bias, pre=relu and the fused relu / addend forms, batch 2.
- * Outputs resized to 7x7 and concatenated.
+ * with and without bias, pre=relu and the fused relu / addend forms, batch 2;
+ * and 31 (8x12, pre, addend and relu): on AVX-512 hosts the vector path's
+ * tiles of 12 (13 = 12 + 1, 25 = 2 x 12 + 1, 31 = 2 x 12 + 6 + 1), which
+ * test_emit_c builds natively with and without NASC_RT_PORTABLE and
+ * compares bit for bit. Outputs resized to 7x7 and concatenated.
  */
 #include "tests/codegen/cases.h"
 #include "tests/codegen/emit_util.h"
@@ -91,8 +94,10 @@ Graph *build_pw_prefetch(Arena *ar)
     ValueId d = pw(g, x, "d", 25, true, false, 0, ACT_RELU);
     ValueId e = pw(g, x, "e", 13, true, true, 0, ACT_NONE);
     ValueId f = pw(g, x4, "f", 13, true, false, 0, ACT_NONE);
+    ValueId h = pw(g, x, "h", 31, true, true, pw(g, x, "hr", 31, false, false, 0, ACT_NONE),
+                   ACT_RELU);
     ValueId cat[] = {a, b, c, resize(g, d, 7, 7, 0), resize(g, e, 7, 7, 0),
-                     resize(g, f, 7, 7, 0)};
+                     resize(g, f, 7, 7, 0), resize(g, h, 7, 7, 0)};
     ir_graph_add_output(g, cgtest_node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]));
     return g;
 }
@@ -103,7 +108,10 @@ void text_pw_prefetch(const Graph *g, const char *text, int *failures)
     (void)g;
     static const char *const need[] = {"nasc_rt_conv2d_1x1(", "nasc_rt_conv2d_1x1_pre_relu(",
                                        "nasc_rt_conv2d_1x1_pre_add(", "nasc_rt_conv2d_1x1_relu(",
-                                       "nasc_rt_conv2d_1x1_pre(", "NASC_RT_PREFETCH(nw + k)"};
+                                       "nasc_rt_conv2d_1x1_pre(", "NASC_RT_PREFETCH(nw + k)",
+                                       "nasc_rt_conv2d_1x1_pre_add_relu(",
+                                       "static void nasc_rt_pw_tile12(",
+                                       "static void nasc_rt_pw_tile12_pre("};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!strstr(text, need[i])) {
             fprintf(stderr, "pw_prefetch: '%s' is missing\n", need[i]);
