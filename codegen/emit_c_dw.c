@@ -117,13 +117,14 @@ const char cg_k_dw_stage[] =
  * number of column phases staged: 2 and 1 for stride 2 with an even
  * dilation, else 1 and S. Pads: top and left from p, bottom and right
  * implied by oh, ow. */
-#define K_DW(K, S, D, STEP, NPH)                                                            \
+#define K_DW(K, S, D, STEP, NPH, VEC)                                                       \
     "/* Depthwise " #K "x" #K ", stride " #S ", dilation " #D " (groups == c == oc) on\n"     \
     " * staged rows; see nasc_rt_dw_stage. */\n"                                              \
     "static void nasc_rt_dw" #K "s" #S "d" #D "(const float *restrict x,\n"                   \
     "        const float *restrict w, const float *restrict b, float *restrict y,\n"          \
     "        const nasc_rt_conv_p *p)\n"                                                      \
     "{\n"                                                                                     \
+    VEC                                                                                       \
     "    int ow = p->ow, owr = (ow + 7) / 8 * 8, last = p->n * p->c - 1;\n"                    \
     "    if ((owr - ow) * 4 > ow)\n"                                                          \
     "        owr = ow; /* rows computed over owr columns: see the last row below */\n"        \
@@ -161,11 +162,18 @@ const char cg_k_dw_stage[] =
     "    }\n"                                                                                 \
     "}\n"
 
-const char cg_k_dw3s1d1[] = K_DW(3, 1, 1, 1, 1);
-const char cg_k_dw3s1d2[] = K_DW(3, 1, 2, 1, 1);
-const char cg_k_dw3s2d1[] = K_DW(3, 2, 1, 1, 2);
-const char cg_k_dw3s2d2[] = K_DW(3, 2, 2, 2, 1);
-const char cg_k_dw5s1d1[] = K_DW(5, 1, 1, 1, 1);
-const char cg_k_dw5s1d2[] = K_DW(5, 1, 2, 1, 1);
-const char cg_k_dw5s2d1[] = K_DW(5, 2, 1, 1, 2);
-const char cg_k_dw5s2d2[] = K_DW(5, 2, 2, 2, 1);
+/* 3x3 stride 1: first the vector kernels on AVX-512 hosts (emit_c_vec.c). */
+#define DWV3(D)                                                                             \
+    "#ifdef NASC_RT_VEC\n"                                                                    \
+    "    if (nasc_rt_dwv3(x, w, b, y, p, " #D "))\n"                                          \
+    "        return;\n"                                                                       \
+    "#endif\n"
+
+const char cg_k_dw3s1d1[] = K_DW(3, 1, 1, 1, 1, DWV3(1));
+const char cg_k_dw3s1d2[] = K_DW(3, 1, 2, 1, 1, DWV3(2));
+const char cg_k_dw3s2d1[] = K_DW(3, 2, 1, 1, 2, "");
+const char cg_k_dw3s2d2[] = K_DW(3, 2, 2, 2, 1, "");
+const char cg_k_dw5s1d1[] = K_DW(5, 1, 1, 1, 1, "");
+const char cg_k_dw5s1d2[] = K_DW(5, 1, 2, 1, 1, "");
+const char cg_k_dw5s2d1[] = K_DW(5, 2, 1, 1, 2, "");
+const char cg_k_dw5s2d2[] = K_DW(5, 2, 2, 2, 1, "");

@@ -271,7 +271,7 @@ static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
     "        int hw)\n"                                                                       \
     "{\n"                                                                                     \
     "    int t12 = 0; /* channels [0, t12) go in tiles of 12 */\n"                            \
-    "#ifdef NASC_RT_PW_VEC\n"                                                                 \
+    "#ifdef NASC_RT_VEC\n"                                                                 \
     "    t12 = oc - oc % 12;\n"                                                               \
     "#endif\n"                                                                                \
     "    int tiled = oc - (oc - t12) % 6; /* then of 6; [tiled, oc) one at a time */\n"       \
@@ -285,7 +285,7 @@ static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
     "        }\n"                                                                             \
     "        for (int j0 = 0; j0 < hw; j0 += 32) {\n"                                         \
     "            int j = j0 + 32 <= hw ? j0 : hw - 32;\n"                                     \
-    "#ifdef NASC_RT_PW_VEC\n"                                                                 \
+    "#ifdef NASC_RT_VEC\n"                                                                 \
     "            for (int o = 0; o < t12; o += 12) {\n"                                       \
     "                const float *nw = o + 12 < t12 ? w + (o + 12) * c : NULL;\n"          \
     "                nasc_rt_pw_tile12" TILE "(x + j, w + o * c, b ? b + o : b,\n"            \
@@ -703,11 +703,11 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_PCONV_S2] = {cg_k_pconv_s2, {CK_PK_COMMON, -1}, false},
     [CK_PW_STRIDED] = {cg_k_pw_strided, {CK_CONV_P, -1}, false},
     [CK_WINO] = {cg_k_wino, {CK_CONV_P, -1}, false},
-    [CK_PW_VEC] = {cg_k_pw_vec, {-1, -1}, false},
-    [CK_PW_TILES] = {k_pw_tiles, {CK_PW_VEC, CK_PW_TILE12}, false},
-    [CK_PW_TILES_PRE] = {k_pw_tiles_pre, {CK_PW_VEC, CK_PW_TILE12_PRE}, false},
-    [CK_PW_TILE12] = {cg_k_pw_tile12, {CK_PW_VEC, -1}, false},
-    [CK_PW_TILE12_PRE] = {cg_k_pw_tile12_pre, {CK_PW_VEC, -1}, false},
+    [CK_VEC] = {cg_k_vec, {-1, -1}, false},
+    [CK_PW_TILES] = {k_pw_tiles, {CK_VEC, CK_PW_TILE12}, false},
+    [CK_PW_TILES_PRE] = {k_pw_tiles_pre, {CK_VEC, CK_PW_TILE12_PRE}, false},
+    [CK_PW_TILE12] = {cg_k_pw_tile12, {CK_VEC, -1}, false},
+    [CK_PW_TILE12_PRE] = {cg_k_pw_tile12_pre, {CK_VEC, -1}, false},
     [CK_CONV2D_1X1] = {k_conv2d_1x1, {CK_PW_TILES, -1}, false},
     [CK_CONV2D_1X1_RELU] = {k_conv2d_1x1_relu, {CK_PW_TILES, CK_EPILOGUE}, false},
     [CK_CONV2D_1X1_ADD] = {k_conv2d_1x1_add, {CK_PW_TILES, CK_EPILOGUE}, false},
@@ -719,8 +719,9 @@ const CgKernelDef cg_kernels[NCK] = {
                                     false},
     [CK_DWCONV2D] = {cg_k_dwconv2d, {CK_CONV_PLANE, -1}, false},
     [CK_DW_STAGE] = {cg_k_dw_stage, {CK_CONV_P, -1}, false},
-    [CK_DW3S1D1] = {cg_k_dw3s1d1, {CK_DW_STAGE, -1}, false},
-    [CK_DW3S1D2] = {cg_k_dw3s1d2, {CK_DW_STAGE, -1}, false},
+    [CK_DWV3] = {cg_k_dwv3, {CK_VEC, CK_CONV_P}, false},
+    [CK_DW3S1D1] = {cg_k_dw3s1d1, {CK_DW_STAGE, CK_DWV3}, false},
+    [CK_DW3S1D2] = {cg_k_dw3s1d2, {CK_DW_STAGE, CK_DWV3}, false},
     [CK_DW3S2D1] = {cg_k_dw3s2d1, {CK_DW_STAGE, -1}, false},
     [CK_DW3S2D2] = {cg_k_dw3s2d2, {CK_DW_STAGE, -1}, false},
     [CK_DW5S1D1] = {cg_k_dw5s1d1, {CK_DW_STAGE, -1}, false},

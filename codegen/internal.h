@@ -43,10 +43,10 @@ typedef enum CgKernel {
     CK_PCONV_S2,     /* the same, horizontal stride 2 */
     CK_PW_STRIDED,   /* pointwise with a stride, no pad (emit_c_pw.c) */
     CK_WINO,         /* Winograd F(4x4) and F(2x2, 3x3), 3x3 stride 1 (emit_c_wino.c) */
-    CK_PW_VEC,       /* GNU C vector types for the 12-channel tiles (emit_c_pwvec.c) */
+    CK_VEC,          /* GNU C vector types, NASC_RT_VEC (emit_c_vec.c) */
     CK_PW_TILES,     /* register-blocked tiles of the pointwise kernel */
     CK_PW_TILES_PRE, /* the same reading relu(x) (a fused pre=relu) */
-    CK_PW_TILE12,    /* their 12-channel tile on AVX-512 hosts (emit_c_pwvec.c) */
+    CK_PW_TILE12,    /* their 12-channel tile on AVX-512 hosts (emit_c_vec.c) */
     CK_PW_TILE12_PRE,
     CK_CONV2D_1X1,   /* pointwise, stride 1, no pad, groups 1; then its fused */
     CK_CONV2D_1X1_RELU, /* forms, in the order (pre, addend, act) read as a */
@@ -58,6 +58,7 @@ typedef enum CgKernel {
     CK_CONV2D_1X1_PRE_ADD_RELU,
     CK_DWCONV2D,     /* depthwise: groups == c == oc, any geometry */
     CK_DW_STAGE,     /* helper: stages padded rows for the specialised depthwise */
+    CK_DWV3,         /* depthwise 3x3 stride 1 in vector types (emit_c_vec.c) */
     CK_DW3S1D1,      /* depthwise KxK, stride S, dilation D along both axes; */
     CK_DW3S1D2,      /*   the order of these eight is (K == 5, S == 2, D == 2) */
     CK_DW3S2D1,      /*   read as a binary number: CK_DW3S1D1 + index */
@@ -99,8 +100,8 @@ extern const CgKernelDef cg_kernels[NCK];
 extern const char cg_k_dconv_s1[], cg_k_dconv_s2[];
 /* Text of CK_PW_STRIDED (emit_c_pw.c). */
 extern const char cg_k_pw_strided[];
-/* Texts of CK_PW_VEC, CK_PW_TILE12 and CK_PW_TILE12_PRE (emit_c_pwvec.c). */
-extern const char cg_k_pw_vec[], cg_k_pw_tile12[], cg_k_pw_tile12_pre[];
+/* Texts of CK_VEC, CK_PW_TILE12 and CK_PW_TILE12_PRE (emit_c_vec.c). */
+extern const char cg_k_vec[], cg_k_pw_tile12[], cg_k_pw_tile12_pre[], cg_k_dwv3[];
 /* Texts of CK_DWCONV2D, CK_DW_STAGE and CK_DW<K>S<S>D<D> (emit_c_dw.c). */
 extern const char cg_k_dwconv2d[], cg_k_dw_stage[], cg_k_dw3s1d1[], cg_k_dw3s1d2[],
     cg_k_dw3s2d1[], cg_k_dw3s2d2[], cg_k_dw5s1d1[], cg_k_dw5s1d2[], cg_k_dw5s2d1[],

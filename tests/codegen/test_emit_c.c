@@ -150,7 +150,7 @@ static bool native_has_avx512(void)
     return cgtest_run(cmd) == 0;
 }
 
-/* A file with the pointwise vector tiles (codegen/emit_c_pwvec.c), built
+/* A file with the pointwise vector tiles (codegen/emit_c_vec.c), built
  * -O3 -march=native with FMA contraction (as bench/peers.sh builds), once
  * with the vector path and once with -DNASC_RT_PORTABLE: each within the
  * tolerance of the interpreter, and the two equal bit for bit. */

@@ -1,0 +1,192 @@
+/* emit_c_vec.c — kernels in GNU C vector types for AVX-512 hosts, pasted
+ * into emitted C files beside the portable ones they stand in for: the
+ * pointwise kernel's 12-channel tile, and depthwise 3x3 stride 1 on rows of
+ * at most 32 outputs (at the end of this file).
+ *
+ * Why: the portable tile (6 channels x 32 positions as six float[32]
+ * arrays, emit_c_kernels.c) leaves the register allocation to the
+ * vectoriser, and gcc 12 does not do it the same way twice: on DARTS
+ * ImageNet's shapes it ran at 69-121 GFLOP/s, and a 12-channel version of
+ * the same text ran 25-55 % faster or 2x slower depending on the shape and
+ * where it was inlined. Written with GNU C vector types (one variable per
+ * accumulator register), gcc and clang both keep the 24 accumulators in
+ * zmm registers; single convs, gcc 12 -O3 -march=native, weights cold
+ * (AVX-512 Xeon, FMA peak ~177 GFLOP/s), portable -> this tile:
+ * 48 -> 48 on 28x28 91 -> 160, 96 -> 96 on 14x14 84 -> 141, 192 -> 192 on
+ * 7x7 69 -> 112; with a fused pre=relu 192 -> 48 on 28x28 121 -> 140,
+ * 384 -> 96 on 14x14 88 -> 115, 768 -> 192 on 7x7 71 -> 90.
+ *
+ * Only where it pays and is GNU C: the block below defines NASC_RT_VEC
+ * for gcc and clang with AVX-512 enabled (a 64-byte vector is one zmm
+ * register; elsewhere the compiler would split it), unless the including
+ * build defines NASC_RT_PORTABLE (the tests build both paths). The drivers
+ * in emit_c_kernels.c take 12-channel tiles when it is defined and the
+ * portable 6-channel ones otherwise. Results are the same bit for bit:
+ * each output is still bias + w[o,0] x[0] + w[o,1] x[1] + ... in channel
+ * order, one multiply-add per term as in the scalar text, so both paths
+ * contract (or not) alike under the same -ffp-contract. The relu of a
+ * fused pre is x > 0 ? x : 0 as a mask (NaN and -0 give +0, as the scalar
+ * test does).
+ */
+#include "internal.h"
+
+const char cg_k_vec[] =
+    "/* GNU C vector types for the pointwise tiles on AVX-512 hosts (see the\n"
+    " * tile); define NASC_RT_PORTABLE to build the portable tiles instead. */\n"
+    "#if defined(__GNUC__) && defined(__AVX512F__) && !defined(NASC_RT_PORTABLE)\n"
+    "#define NASC_RT_VEC 1\n"
+    "typedef float nasc_rt_v16 __attribute__((vector_size(64)));\n"
+    "typedef int nasc_rt_v16i __attribute__((vector_size(64)));\n"
+    "typedef float nasc_rt_v16u __attribute__((vector_size(64), aligned(4), may_alias));\n"
+    "typedef float nasc_rt_v8 __attribute__((vector_size(32)));\n"
+    "typedef float nasc_rt_v8u __attribute__((vector_size(32), aligned(4), may_alias));\n"
+    "#endif\n";
+
+/* Twelve lines, one per channel r of the tile, of text T(r). */
+#define PV_EACH(T) T(0) T(1) T(2) T(3) T(4) T(5) T(6) T(7) T(8) T(9) T(10) T(11)
+#define PV_INIT(r)                                                                          \
+    "    const float *w" #r " = w + " #r " * c;\n"                                          \
+    "    nasc_rt_v16 a" #r "_0 = z + (b ? b[" #r "] : 0.0f), a" #r "_1 = a" #r "_0;\n"
+#define PV_FMA(r)                                                                           \
+    "        s = w" #r "[i], a" #r "_0 += s * x0, a" #r "_1 += s * x1;\n"
+#define PV_STORE(r)                                                                         \
+    "    *(nasc_rt_v16u *)(y + " #r " * hw) = a" #r "_0;\n"                                 \
+    "    *(nasc_rt_v16u *)(y + " #r " * hw + 16) = a" #r "_1;\n"
+#define PV_RELU(v)                                                                          \
+    "        " v " = (nasc_rt_v16)((nasc_rt_v16i)(" v " > 0.0f) & (nasc_rt_v16i)" v ");\n"
+
+/* y[o0..o0+12, j..j+32): the portable tile's contract (emit_c_kernels.c)
+ * with 12 channels; noinline because gcc, inlining it into some driver
+ * clones, spilled the accumulators. The next tile's weights (nw; the
+ * driver passes them for every column block) are prefetched one hint per
+ * input channel inside the loop rather than all before it as the portable
+ * tile does: in the net (DARTS ImageNet, gcc) that was ~4 % faster, the
+ * burst of 12 c / 16 hints before the loop showed as ~7 % of the tile's
+ * samples. PRE: the relu of x, or "". */
+#define K_PW_TILE12(SFX, PRE)                                                                \
+    "#ifdef NASC_RT_VEC\n"                                                                 \
+    "/* y[o0..o0+12, j..j+32) of a pointwise convolution, as nasc_rt_pw_tile" SFX "\n"       \
+    " * with 12 channels: 24 accumulators of 16 lanes, one variable each, so\n"               \
+    " * they stay in registers. */\n"                                                         \
+    "__attribute__((noinline))\n"                                                             \
+    "static void nasc_rt_pw_tile12" SFX "(const float *restrict x, const float *restrict w,\n" \
+    "        const float *restrict b, float *restrict y, int c, int hw, const float *nw)\n"  \
+    "{\n"                                                                                     \
+    "    const nasc_rt_v16 z = {0};\n"                                                        \
+    PV_EACH(PV_INIT)                                                                          \
+    "    if (!nw)\n"                                                                          \
+    "        nw = w; /* a harmless hint: this tile's own weights */\n"                        \
+    "    for (int i = 0; i < c; i++) {\n"                                                     \
+    "        NASC_RT_PREFETCH(nw + 12 * i); /* 12 c floats over c steps */\n"                 \
+    "        nasc_rt_v16 x0 = *(const nasc_rt_v16u *)(x + i * hw);\n"                         \
+    "        nasc_rt_v16 x1 = *(const nasc_rt_v16u *)(x + i * hw + 16);\n"                    \
+    "        float s;\n"                                                                      \
+    PRE                                                                                       \
+    PV_EACH(PV_FMA)                                                                           \
+    "    }\n"                                                                                 \
+    PV_EACH(PV_STORE)                                                                         \
+    "}\n"                                                                                     \
+    "#endif\n"
+
+const char cg_k_pw_tile12[] = K_PW_TILE12("", "");
+const char cg_k_pw_tile12_pre[] = K_PW_TILE12("_pre", PV_RELU("x0") PV_RELU("x1"));
+
+/* Depthwise 3x3, stride 1, dilation D (both axes) for rows of 4..32
+ * outputs, called first by nasc_rt_dw3s1d1 / dw3s1d2 (emit_c_dw.c), which
+ * run their own loops when it returns 0.
+ *
+ * Why: the portable kernels compute one output row at a time as one chain
+ * of 9 dependent multiply-adds per vector, so on DARTS ImageNet's 7x7 and
+ * 14x14 maps (one or two vectors per row) they wait on FMA latency. Here R
+ * rows x NCH vectors of L lanes are in flight at once (8 to 16 chains).
+ * Single convs, gcc 12 -O3 -march=native, AVX-512 Xeon, portable ->
+ * vector: 48 ch 28x28 19 -> 13 us, 96 ch 14x14 14 -> 9 us, 192 ch 7x7
+ * 12-13 -> 7.4 us.
+ *
+ * The plane is staged zero-padded into a 16 KiB buffer (rows of NCH * L +
+ * 2D floats; padding written once, never overwritten), then each output is
+ * bias + the 9 taps in (ky, kx) order, as the portable kernel (taps in the
+ * padding add w * 0), so equal bit for bit (`codegen.dw_kernels_*`). A row
+ * is stored as whole vectors: the lanes past ow spill into the next row,
+ * which is stored later; the last row of the last plane is stored lane by
+ * lane. So the spill must stay within one row (ow >= NCH * L / 2), and the
+ * staged plane within the buffer; otherwise 0 is returned. */
+#define K_DWV(NAME, VT, VTU, L, NCH, D, R)                                                   \
+    "__attribute__((noinline))\n"                                                            \
+    "static void " NAME "(const float *restrict x, const float *restrict w,\n"              \
+    "        const float *restrict b, float *restrict y, const nasc_rt_conv_p *p)\n"         \
+    "{\n"                                                                                     \
+    "    enum { L = " #L ", NCH = " #NCH ", D = " #D ", R = " #R " };\n"                         \
+    "    int ow = p->ow, oh = p->oh, rs = NCH * L + 2 * D, last = p->n * p->c - 1;\n"         \
+    "    int rows = (oh + R - 1) / R * R + 2 * D;\n"                                           \
+    "    float buf[4096];\n"                                                                  \
+    "    for (int i = 0; i < rows * rs; i++)\n"                                               \
+    "        buf[i] = 0.0f;\n"                                                                \
+    "    for (int nc = 0; nc <= last; nc++) {\n"                                              \
+    "        const float *xc = x + nc * p->h * p->w, *wk = w + nc % p->c * 9;\n"             \
+    "        float *yc = y + nc * oh * ow;\n"                                                 \
+    "        for (int r = 0; r < p->h; r++)\n"                                                \
+    "            for (int i = 0; i < p->w; i++)\n"                                            \
+    "                buf[(r + p->pt) * rs + p->pl + i] = xc[r * p->w + i];\n"                 \
+    "        float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4];\n"             \
+    "        float w5 = wk[5], w6 = wk[6], w7 = wk[7], w8 = wk[8];\n"                         \
+    "        float bias = b ? b[nc % p->c] : 0.0f;\n"                                         \
+    "        for (int oy = 0; oy < oh; oy += R) {\n"                                          \
+    "            " VT " acc[R][NCH];\n"                                                       \
+    "            for (int q = 0; q < R; q++)\n"                                               \
+    "                for (int k = 0; k < NCH; k++) {\n"                                       \
+    "                    const float *s = buf + (oy + q) * rs + k * L;\n"                     \
+    "                    " VT " a = (" VT "){0} + bias;\n"                                    \
+    "                    a += w0 * *(const " VTU " *)s;\n"                                    \
+    "                    a += w1 * *(const " VTU " *)(s + D);\n"                              \
+    "                    a += w2 * *(const " VTU " *)(s + 2 * D);\n"                          \
+    "                    a += w3 * *(const " VTU " *)(s + D * rs);\n"                         \
+    "                    a += w4 * *(const " VTU " *)(s + D * rs + D);\n"                     \
+    "                    a += w5 * *(const " VTU " *)(s + D * rs + 2 * D);\n"                 \
+    "                    a += w6 * *(const " VTU " *)(s + 2 * D * rs);\n"                     \
+    "                    a += w7 * *(const " VTU " *)(s + 2 * D * rs + D);\n"                 \
+    "                    a += w8 * *(const " VTU " *)(s + 2 * D * rs + 2 * D);\n"             \
+    "                    acc[q][k] = a;\n"                                                    \
+    "                }\n"                                                                     \
+    "            for (int q = 0; q < R && oy + q < oh; q++)\n"                                \
+    "                for (int k = 0; k < NCH; k++) {\n"                                       \
+    "                    float *yr = yc + (oy + q) * ow + k * L;\n"                           \
+    "                    if (nc == last && oy + q == oh - 1 && k == NCH - 1)\n"               \
+    "                        for (int l = 0; l < ow - k * L; l++)\n"                          \
+    "                            yr[l] = acc[q][k][l];\n"                                     \
+    "                    else\n"                                                              \
+    "                        *(" VTU " *)yr = acc[q][k];\n"                                   \
+    "                }\n"                                                                     \
+    "        }\n"                                                                             \
+    "    }\n"                                                                                 \
+    "}\n"
+#define K_DWV_D(D)                                                                          \
+    K_DWV("nasc_rt_dwv_8x1_d" #D, "nasc_rt_v8", "nasc_rt_v8u", 8, 1, D, 8)                  \
+    K_DWV("nasc_rt_dwv_8x2_d" #D, "nasc_rt_v8", "nasc_rt_v8u", 8, 2, D, 4)                  \
+    K_DWV("nasc_rt_dwv_16x2_d" #D, "nasc_rt_v16", "nasc_rt_v16u", 16, 2, D, 8)
+
+/* Rows of ow <= 8: one 8-lane vector, 8 rows; <= 16: two, 4 rows (faster
+ * than one 16-lane vector on 14x14); <= 32: two 16-lane vectors, 8 rows. */
+const char cg_k_dwv3[] =
+    "#ifdef NASC_RT_VEC\n"
+    K_DWV_D(1) K_DWV_D(2)
+    "/* Runs depthwise 3x3 stride 1 dilation d with the vector kernels above and\n"
+    " * returns 1, or returns 0 for a geometry they do not take (see them). */\n"
+    "static int nasc_rt_dwv3(const float *restrict x, const float *restrict w,\n"
+    "        const float *restrict b, float *restrict y, const nasc_rt_conv_p *p, int d)\n"
+    "{\n"
+    "    int ow = p->ow, l = ow <= 16 ? 8 : 16, nch = ow <= 8 ? 1 : 2;\n"
+    "    int r = nch == 2 && l == 8 ? 4 : 8, rs = nch * l + 2 * d;\n"
+    "    int rows = (p->oh + r - 1) / r * r + 2 * d;\n"
+    "    if (ow < 4 || ow > 32 || 2 * ow < nch * l || rows * rs > 4096 ||\n"
+    "        p->h + p->pt > rows || p->w + p->pl > rs || (d != 1 && d != 2))\n"
+    "        return 0;\n"
+    "    if (l == 8 && nch == 1)\n"
+    "        (d == 1 ? nasc_rt_dwv_8x1_d1 : nasc_rt_dwv_8x1_d2)(x, w, b, y, p);\n"
+    "    else if (l == 8)\n"
+    "        (d == 1 ? nasc_rt_dwv_8x2_d1 : nasc_rt_dwv_8x2_d2)(x, w, b, y, p);\n"
+    "    else\n"
+    "        (d == 1 ? nasc_rt_dwv_16x2_d1 : nasc_rt_dwv_16x2_d2)(x, w, b, y, p);\n"
+    "    return 1;\n"
+    "}\n"
+    "#endif\n";
