@@ -289,7 +289,7 @@ static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
     "            for (int o = 0; o < t12; o += 12) {\n"                                       \
     "                const float *nw = o + 12 < t12 ? w + (o + 12) * c : NULL;\n"          \
     "                nasc_rt_pw_tile12" TILE "(x + j, w + o * c, b ? b + o : b,\n"            \
-    "                                  y + o * hw + j, c, hw, nw);\n"                         \
+    "                                  y + o * hw + j, c, hw, hw, nw);\n"                     \
     EPI12                                                                                     \
     "            }\n"                                                                         \
     "#endif\n"                                                                                \
@@ -708,6 +708,7 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_PW_TILES_PRE] = {k_pw_tiles_pre, {CK_VEC, CK_PW_TILE12_PRE}, false},
     [CK_PW_TILE12] = {cg_k_pw_tile12, {CK_VEC, -1}, false},
     [CK_PW_TILE12_PRE] = {cg_k_pw_tile12_pre, {CK_VEC, -1}, false},
+    [CK_I2C_S2] = {cg_k_i2c_s2, {CK_DCONV_S2, CK_PW_TILE12}, false},
     [CK_CONV2D_1X1] = {k_conv2d_1x1, {CK_PW_TILES, -1}, false},
     [CK_CONV2D_1X1_RELU] = {k_conv2d_1x1_relu, {CK_PW_TILES, CK_EPILOGUE}, false},
     [CK_CONV2D_1X1_ADD] = {k_conv2d_1x1_add, {CK_PW_TILES, CK_EPILOGUE}, false},

@@ -105,7 +105,28 @@ static CgKernel dw_kernel(CgCtx *c, const Node *n)
  * Cortex-M targets (its ~64 KiB frame and the packed copy in flash) and
  * files with a flash budget (which counts params, not packed copies). That
  * kernel takes a horizontal stride of 1 or 2 whose edge blocks fit its
- * buffers; anything else is the generic CK_CONV2D. */
+ * buffers; anything else is the generic CK_CONV2D. Before all that, on the
+ * host target, a stride-2 conv with oc % 12 == 0, 27 <= c kh kw <= 512 and
+ * >= 32 outputs per channel is nasc_rt_i2c_s2 (emit_c_vec.c: gathered
+ * patches through the pointwise vector tile on AVX-512, else the
+ * register-blocked stride-2 kernel, whose fit it needs): DARTS ImageNet's
+ * three stems, 1.86 -> 1.28 ms in the net (gcc, run_so). */
+/* Whether nasc_rt_i2c_s2 takes conv n (the rule is dense_kernel's, below).
+ * FactorizedReduce's strided 1x1 convs stay with nasc_rt_pw_strided: through
+ * the gather and the tile they ran no faster in DARTS ImageNet (10.98 vs
+ * 11.0 ms, run_so). */
+static bool i2c_takes(CgCtx *c, const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    ValueId w = n->in[1];
+    int64_t taps = dim(c, w, 1) * dim(c, w, 2) * dim(c, w, 3);
+    return c->target == CG_TARGET_HOST && a->groups == 1 && a->stride[1] == 2 &&
+           dim(c, n->out, 1) % 12 == 0 && taps >= 27 && taps <= 512 &&
+           dim(c, n->out, 2) * dim(c, n->out, 3) >= 32 &&
+           cg_dconv_fits(a, dim(c, n->in[0], 2), dim(c, n->out, 2), dim(c, w, 2),
+                         dim(c, w, 3));
+}
+
 static CgKernel dense_kernel(CgCtx *c, const Node *n)
 {
     const Conv2dAttrs *a = &n->attrs.conv;
@@ -114,6 +135,8 @@ static CgKernel dense_kernel(CgCtx *c, const Node *n)
                 c->max_flash <= 0; /* check_flash does not count packed copies */
     bool unit = a->stride[0] == 1 && a->stride[1] == 1 && a->dilation[0] == 1 &&
                 a->dilation[1] == 1;
+    if (i2c_takes(c, n))
+        return CK_I2C_S2; /* emit_c_vec.c: ~2-4x the stems' speed on AVX-512 */
     if (host && !unit && dim(c, n->out, 1) >= 16 &&
         dim(c, w, 1) * dim(c, w, 2) * dim(c, w, 3) >= 64 && cg_pack_fits(c, n))
         return a->stride[1] == 1 ? CK_PCONV_S1 : CK_PCONV_S2;
@@ -206,6 +229,12 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
     bool generic = k == CK_CONV2D || k == CK_CONV2D_PRE;
     cg_use_kernel(c, k);
     cg_conv_params(c, n);
+    if (k == CK_I2C_S2) {
+        cg_use_kernel(c, CK_EPILOGUE);
+        cg_buf_printf(&c->body, "        nasc_rt_i2c_s2(%s, %s, %s, %s, %s, &p, %d);\n    }\n",
+                      xs, wv, bs, rs, ys, relu);
+        return true;
+    }
     if (generic) {
         cg_buf_printf(&c->body, "        nasc_rt_conv2d%s(%s, %s, %s, %s, %s, &p, %d);\n    }\n",
                       sfx, xs, wv, bs, rs, ys, relu);

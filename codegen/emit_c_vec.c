@@ -40,6 +40,7 @@ const char cg_k_vec[] =
     "typedef float nasc_rt_v16u __attribute__((vector_size(64), aligned(4), may_alias));\n"
     "typedef float nasc_rt_v8 __attribute__((vector_size(32)));\n"
     "typedef float nasc_rt_v8u __attribute__((vector_size(32), aligned(4), may_alias));\n"
+    "#define NASC_RT_PREFETCH(p) __builtin_prefetch((p), 0, 2)\n"
     "#endif\n";
 
 /* Twelve lines, one per channel r of the tile, of text T(r). */
@@ -50,8 +51,8 @@ const char cg_k_vec[] =
 #define PV_FMA(r)                                                                           \
     "        s = w" #r "[i], a" #r "_0 += s * x0, a" #r "_1 += s * x1;\n"
 #define PV_STORE(r)                                                                         \
-    "    *(nasc_rt_v16u *)(y + " #r " * hw) = a" #r "_0;\n"                                 \
-    "    *(nasc_rt_v16u *)(y + " #r " * hw + 16) = a" #r "_1;\n"
+    "    *(nasc_rt_v16u *)(y + " #r " * ys) = a" #r "_0;\n"                                 \
+    "    *(nasc_rt_v16u *)(y + " #r " * ys + 16) = a" #r "_1;\n"
 #define PV_RELU(v)                                                                          \
     "        " v " = (nasc_rt_v16)((nasc_rt_v16i)(" v " > 0.0f) & (nasc_rt_v16i)" v ");\n"
 
@@ -67,10 +68,11 @@ const char cg_k_vec[] =
     "#ifdef NASC_RT_VEC\n"                                                                 \
     "/* y[o0..o0+12, j..j+32) of a pointwise convolution, as nasc_rt_pw_tile" SFX "\n"       \
     " * with 12 channels: 24 accumulators of 16 lanes, one variable each, so\n"               \
-    " * they stay in registers. */\n"                                                         \
+    " * they stay in registers. Rows of x are hw floats apart, of y ys. */\n"                \
     "__attribute__((noinline))\n"                                                             \
     "static void nasc_rt_pw_tile12" SFX "(const float *restrict x, const float *restrict w,\n" \
-    "        const float *restrict b, float *restrict y, int c, int hw, const float *nw)\n"  \
+    "        const float *restrict b, float *restrict y, int c, int hw, int ys,\n"          \
+    "        const float *nw)\n"                                                              \
     "{\n"                                                                                     \
     "    const nasc_rt_v16 z = {0};\n"                                                        \
     PV_EACH(PV_INIT)                                                                          \
@@ -190,3 +192,80 @@ const char cg_k_dwv3[] =
     "    return 1;\n"
     "}\n"
     "#endif\n";
+
+/* Dense convolution (groups 1, horizontal stride 2) as a GEMM through the
+ * 12-channel pointwise tile: per block of 32 output positions (along the
+ * flattened oh x ow map; the last block moved back to end at oh * ow), the
+ * block's input patches are gathered into col[k][32], k = (c, ky, kx) in
+ * that order with zeros for padding, and every 12 output channels run
+ * nasc_rt_pw_tile12 on it with K = c kh kw "input channels"; the weights
+ * [oc, c, kh, kw] are already its rows. Each output is bias + the taps in
+ * (c, ky, kx) order (padding taps add w * 0), the register-blocked
+ * kernel's order. Why: DARTS ImageNet's stems (3 -> 24, 24 -> 48, 48 -> 48,
+ * all stride 2) ran at 37-70 GFLOP/s in the direct and packed kernels, a
+ * sixth of the net's time; the tile runs K = 216 and 432 at ~150. The
+ * emitter takes it on the host target for oc % 12 == 0, 27 <= K <= 512
+ * (col is 64 KiB) and >= 32 output positions (dense_kernel, emit_c_ops.c);
+ * without NASC_RT_VEC it is the register-blocked stride-2 kernel and the
+ * epilogue. */
+#define K_I2C(SFX, WHAT, OTHER)                                                            \
+    "/* " WHAT " with a horizontal stride of 2 and oc % 12 == 0 as a GEMM of\n"             \
+    " * gathered patches through nasc_rt_pw_tile12 (AVX-512 hosts), else\n"                 \
+    " * nasc_rt_" OTHER "; then + r and relu when set. */\n"                                \
+    "static void nasc_rt_i2c_" SFX "(const float *restrict x, const float *restrict w,\n"   \
+    "        const float *restrict b, const float *restrict r, float *restrict y,\n"        \
+    "        const nasc_rt_conv_p *p, int relu)\n"                                          \
+    "{\n"                                                                                   \
+    "#ifdef NASC_RT_VEC\n"                                                                  \
+    "    float col[512 * 32];\n"                                                            \
+    "    (void)nasc_rt_" OTHER "; /* the other path's kernel: not unused */\n"              \
+    "    int kk = p->c * p->kh * p->kw, ohw = p->oh * p->ow, hw = p->h * p->w;\n"           \
+    "    for (int n = 0; n < p->n; n++) {\n"                                                \
+    "        const float *xn = x + n * p->c * hw;\n"                                        \
+    "        float *yn = y + n * p->oc * ohw;\n"                                            \
+    "        for (int j0 = 0; j0 < ohw; j0 += 32) {\n"                                      \
+    "            int j = j0 + 32 <= ohw ? j0 : ohw - 32;\n"                                 \
+    "            for (int q = 0; q < 32;) { /* one run of positions within a row */\n"      \
+    "                int oy = (j + q) / p->ow, ox = (j + q) % p->ow;\n"                     \
+    "                int len = p->ow - ox < 32 - q ? p->ow - ox : 32 - q;\n"                \
+    "                for (int ci = 0; ci < p->c; ci++)\n"                                   \
+    "                    for (int ky = 0; ky < p->kh; ky++) {\n"                            \
+    "                        int iy = oy * p->sh - p->pt + ky * p->dh;\n"                   \
+    "                        int in = iy >= 0 && iy < p->h;\n"                              \
+    "                        const float *xr = xn + (ci * p->h + (in ? iy : 0)) * p->w;\n"  \
+    "                        for (int kx = 0; kx < p->kw; kx++) {\n"                        \
+    "                            float *d = col + ((ci * p->kh + ky) * p->kw + kx) * 32 + q;\n" \
+    "                            int ix = ox * 2 - p->pl + kx * p->dw;\n"                   \
+    "                            /* [t0, t1): the t with 0 <= ix + 2 t < w */\n"            \
+    "                            int t0 = ix < 0 ? (1 - ix) / 2 : 0, t1 = (p->w - ix + 1) / 2;\n" \
+    "                            t1 = !in || t1 < 0 ? 0 : t1 < len ? t1 : len;\n"           \
+    "                            t0 = t0 < t1 ? t0 : t1;\n"                                 \
+    "                            for (int t = 0; t < t0; t++)\n"                            \
+    "                                d[t] = 0.0f;\n"                                        \
+    "                            for (int t = t0; t < t1; t++)\n"                           \
+    "                                d[t] = xr[ix + 2 * t];\n"                              \
+    "                            for (int t = t1; t < len; t++)\n"                          \
+    "                                d[t] = 0.0f;\n"                                        \
+    "                        }\n"                                                           \
+    "                    }\n"                                                               \
+    "                q += len;\n"                                                           \
+    "            }\n"                                                                       \
+    "            for (int o = 0; o < p->oc; o += 12) {\n"                                   \
+    "                nasc_rt_pw_tile12(col, w + o * kk, b ? b + o : b, yn + o * ohw + j,\n"   \
+    "                                  kk, 32, ohw, NULL);\n"                              \
+    "                for (int q = 0; q < 12; q++)\n"                                        \
+    "                    nasc_rt_epilogue(yn + (o + q) * ohw + j,\n"                        \
+    "                                     r ? r + (n * p->oc + o + q) * ohw + j : r, relu, 32);\n" \
+    "            }\n"                                                                       \
+    "        }\n"                                                                           \
+    "    }\n"                                                                               \
+    "#else\n"                                                                               \
+    "    nasc_rt_" OTHER "(x, w, b, y, p);\n"                                               \
+    "    if (r || relu)\n"                                                                  \
+    "        nasc_rt_epilogue(y, r, relu, p->n * p->oc * p->oh * p->ow);\n"                 \
+    "#endif\n"                                                                              \
+    "}\n"
+
+/* Without NASC_RT_VEC: the register-blocked stride-2 kernel. (A strided 1x1
+ * would take nasc_rt_pw_strided as OTHER; measured, it gained nothing.) */
+const char cg_k_i2c_s2[] = K_I2C("s2", "Dense convolution", "dconv_s2");

@@ -21,9 +21,15 @@
  *   both sum bias + taps in (c, ky, kx) order (padding taps skipped or
  *   added as w * 0), so the outputs must be equal (==: a zero's sign may
  *   differ);
- * - text: one nasc_rt_pconv_s<S> call per conv in the host file, none in
+ * - text: one nasc_rt_pconv_s<S> call per conv in the "host" file, none in
  *   the cortex-m4 one; the concat case's comment says its channels were
- *   written in place;
+ *   written in place. The "host" file is emitted for the generic target,
+ *   which has the host's packed-kernel rule but not nasc_rt_i2c_s2 (the
+ *   host target's choice for stride-2 convs with oc % 12 == 0 on AVX-512);
+ * - the host-target file (check_host), -O3 -march=native: equal (==) to the
+ *   cortex-m4 file built with the same flags, contraction off; the i2c_*
+ *   cases (and s2_even, s2_c3_5x5, s12_asym) run nasc_rt_i2c_s2 there: pads
+ *   past the last tap, a fused addend and relu with batch 2, concat slices;
  * - the addend case also runs the blob (JIT) form, bit-equal to the
  *   firmware form.
  *
@@ -76,6 +82,10 @@ static const PackCase pcases[] = {
     {"wide", 1, 16, 64, 6, 150, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, false, false},
     {"addend_b2", 2, 20, 36, 14, 27, 3, 3, {1, 1}, {2, 2}, {2, 2, 2, 2}, true, false},
     {"slices", 1, 12, 40, 17, 19, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, false, true},
+    /* oc % 12 == 0, stride 2: nasc_rt_i2c_s2 in the host file (check_host) */
+    {"i2c_pad3", 1, 8, 24, 9, 11, 3, 3, {2, 2}, {1, 1}, {3, 3, 3, 3}, false, false},
+    {"i2c_add_b2", 2, 20, 24, 15, 21, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, true, false},
+    {"i2c_slices", 1, 12, 36, 17, 19, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, false, true},
 };
 
 static uint64_t rng;
@@ -195,8 +205,11 @@ static void check_blob(const Graph *g, const char *dir, const char *base, const 
     CgOptions o = {.name = name, .weights_blob = true};
     char *text = emit(g, dir, name, o);
     bool ok = text && cgtest_add_blob_runner(g, &o, dir);
-    CHECKF(ok && text && strstr(text, "nasc_rt_pconv_s") && strstr(text, "pk_conv_weight") &&
-           !strstr(text, "w_conv_weight"), "%s: blob emission", name);
+    bool i2c = text && strstr(text, "nasc_rt_i2c_s2(");
+    CHECKF(ok && text && (i2c || (strstr(text, "nasc_rt_pconv_s") &&
+                                  strstr(text, "pk_conv_weight") &&
+                                  !strstr(text, "w_conv_weight"))),
+           "%s: blob emission", name);
     float *y = ok ? build_and_run(g, &o, dir, name, opt[0], harness, nout) : NULL;
     CHECKF(y && memcmp(y, want, (size_t)nout * sizeof *y) == 0,
            "%s: blob output differs from the firmware file's", name);
@@ -213,6 +226,36 @@ static bool same_values(const float *a, const float *b, int64_t n)
     return true;
 }
 
+/* The host-target file, -O3 -march=native: its stride-2 convs with oc % 12 == 0
+ * run nasc_rt_i2c_s2 (the pointwise vector tile on gathered patches) on
+ * AVX-512, which sums in the register-blocked kernel's order, so its output
+ * must equal the cortex-m4 file's (==). */
+static void check_host(const PackCase *k, const Graph *g, const char *dir, const char *main_c,
+                       int64_t nout)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s_x86", k->name);
+    static const CgOptions o = {0}, m4_opts = {.target = CG_TARGET_CORTEX_M4};
+    static const char flags[] = "-O3 -march=native -ffp-contract=off"; /* both alike */
+    char *text = emit(g, dir, name, o);
+    CHECKF(text, "%s: emission failed", name);
+    if (!text)
+        return;
+    int i2c = count(text, "nasc_rt_i2c_s2(") - count(text, "static void nasc_rt_i2c_s2(");
+    free(text);
+    float *y = build_and_run(g, &o, dir, name, flags, harness, nout);
+    snprintf(name, sizeof name, "%s_m4", k->name);
+    float *m4 = build_and_run(g, &m4_opts, dir, name, flags, main_c, nout);
+    snprintf(name, sizeof name, "%s_x86", k->name);
+    CHECKF(y && m4 && same_values(y, m4, nout),
+           "%s: the host file (%d nasc_rt_i2c_s2 calls) differs from the cortex-m4 one", name,
+           i2c);
+    printf("%-16s host file, %d nasc_rt_i2c_s2 calls: %s\n", name, i2c,
+           y && m4 && same_values(y, m4, nout) ? "equal to cortex-m4" : "DIFFERS");
+    free(y);
+    free(m4);
+}
+
 /* The host file with both flag sets (against ref), then the cortex-m4 file
  * (against the host one). Returns the -O2 host output (caller frees). */
 static float *check_files(const PackCase *k, const Graph *g, const char *dir, int nconv,
@@ -221,7 +264,10 @@ static float *check_files(const PackCase *k, const Graph *g, const char *dir, in
     char name[96], what[128];
     float *host[2] = {NULL, NULL};
     snprintf(name, sizeof name, "%s_host", k->name);
-    static const CgOptions host_opts = {0}, m4_opts = {.target = CG_TARGET_CORTEX_M4};
+    /* The generic target: the host target's dense_kernel rule without the stride-2
+     * convs it gives nasc_rt_i2c_s2 on AVX-512 (checked in check_host below). */
+    static const CgOptions host_opts = {.target = CG_TARGET_GENERIC},
+                           m4_opts = {.target = CG_TARGET_CORTEX_M4};
     char *text = emit(g, dir, name, host_opts);
     CHECKF(text, "%s: emission failed", name);
     if (!text)
@@ -231,8 +277,12 @@ static float *check_files(const PackCase *k, const Graph *g, const char *dir, in
     CHECKF(!k->concat || count(text, "were written in place") == 2,
            "%s: the convs were not written into their concat slices", name);
     free(text);
+    char main_c[600]; /* harness.c checks the host target's 64-byte workspace alignment */
+    snprintf(main_c, sizeof main_c, "%s/plain_main.c", dir);
+    if (!cgtest_write_file(main_c, plain_main, strlen(plain_main)))
+        return NULL;
     for (int o = 0; o < 2; o++) {
-        host[o] = build_and_run(g, &host_opts, dir, name, opt[o], harness, nout);
+        host[o] = build_and_run(g, &host_opts, dir, name, opt[o], main_c, nout);
         CHECKF(host[o], "%s (%s): build or run failed", name, opt[o]);
         if (!host[o])
             continue;
@@ -245,12 +295,10 @@ static float *check_files(const PackCase *k, const Graph *g, const char *dir, in
     CHECKF(text && !strstr(text, "nasc_rt_pconv") && !strstr(text, "pk_conv"),
            "%s: the cortex-m4 file uses the packed kernel", name);
     free(text);
-    char main_c[600];
-    snprintf(main_c, sizeof main_c, "%s/plain_main.c", dir);
-    float *m4 = cgtest_write_file(main_c, plain_main, strlen(plain_main))
-                    ? build_and_run(g, &m4_opts, dir, name, opt[0], main_c, nout) : NULL;
+    float *m4 = build_and_run(g, &m4_opts, dir, name, opt[0], main_c, nout);
     CHECKF(m4 && host[0] && same_values(m4, host[0], nout),
            "%s: the register-blocked kernel's output differs from the packed one's", k->name);
+    check_host(k, g, dir, main_c, nout);
     free(m4);
     free(host[1]);
     return host[0];
