@@ -110,11 +110,9 @@ static CgKernel dw_kernel(CgCtx *c, const Node *n)
  * >= 32 outputs per channel is nasc_rt_i2c_s2 (emit_c_vec.c: gathered
  * patches through the pointwise vector tile on AVX-512, else the
  * register-blocked stride-2 kernel, whose fit it needs): DARTS ImageNet's
- * three stems, 1.86 -> 1.28 ms in the net (gcc, run_so). */
-/* Whether nasc_rt_i2c_s2 takes conv n (the rule is dense_kernel's, below).
- * FactorizedReduce's strided 1x1 convs stay with nasc_rt_pw_strided: through
- * the gather and the tile they ran no faster in DARTS ImageNet (10.98 vs
- * 11.0 ms, run_so). */
+ * three stems, 1.86 -> 1.28 ms in the net (gcc, run_so). FactorizedReduce's
+ * strided 1x1 convs stay with nasc_rt_pw_strided: through the gather and
+ * the tile they ran no faster in DARTS ImageNet (10.98 vs 11.0 ms, run_so). */
 static bool i2c_takes(CgCtx *c, const Node *n)
 {
     const Conv2dAttrs *a = &n->attrs.conv;
@@ -136,7 +134,7 @@ static CgKernel dense_kernel(CgCtx *c, const Node *n)
     bool unit = a->stride[0] == 1 && a->stride[1] == 1 && a->dilation[0] == 1 &&
                 a->dilation[1] == 1;
     if (i2c_takes(c, n))
-        return CK_I2C_S2; /* emit_c_vec.c: ~2-4x the stems' speed on AVX-512 */
+        return CK_I2C_S2; /* emit_c_vec.c (the rule: i2c_takes, above) */
     if (host && !unit && dim(c, n->out, 1) >= 16 &&
         dim(c, w, 1) * dim(c, w, 2) * dim(c, w, 3) >= 64 && cg_pack_fits(c, n))
         return a->stride[1] == 1 ? CK_PCONV_S1 : CK_PCONV_S2;
