@@ -9,6 +9,9 @@ key of this model and the other way round: the names are the reference's)
 and compares logits in eval and train mode, d loss / d (alphas, betas,
 weights) in both modes, running statistics after the train forward, and the
 decoder (normalised betas, Viterbi path, cell rows, per decoding_formulas.py).
+Eval-mode gradients may differ by what max-pool near ties explain: float32
+may pick either input of a window whose top two are within rounding, and
+that pick routes the gradient (RoutedMaxPool, tie_allowance).
 
 Usage: adl_search_torch.py --driver EXE --out FILE layers F classes H W batch seed
 Exit 0 pass, 1 fail, 77 skip (no torch).
@@ -30,6 +33,57 @@ except ImportError as e:
 
 PRIMITIVES = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
               "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"]
+
+
+# Max-pool windows whose two largest inputs differ by less than TIE of the
+# map's largest |x| are near ties: float32 rounding (~1e-6 of the map at
+# that depth) may pick either, and the pick routes the whole gradient.
+TIE = 1e-6
+
+
+class RoutedMaxPool(nn.MaxPool2d):
+    """nn.MaxPool2d(3, 1, 1) that can record its near-tie windows (ties:
+    (call, flat output index, flat input index of the runner-up); a Cell
+    runs its ops once per input) and route the gradient of the ties listed
+    in flip to their runner-up. run_torch resets calls."""
+
+    def __init__(self):
+        super().__init__(3, 1, 1)
+        self.record, self.ties, self.flip, self.calls = False, [], (), 0
+
+    def forward(self, x):
+        y, idx = F.max_pool2d(x, 3, 1, 1, return_indices=True)
+        call, self.calls = self.calls, self.calls + 1
+        if self.record:
+            self.ties += [(call, out, alt) for out, alt in near_ties(x, idx)]
+        moved = [self.ties[i][1:] for i in self.flip if self.ties[i][0] == call]
+        if not moved:
+            return y
+        idx = idx.flatten().clone()
+        for out, alt in moved:
+            idx[out] = alt
+        n, c, h, w = x.shape
+        return x.reshape(n, c, h * w).gather(2, idx.view(n, c, h * w)).view_as(y)
+
+
+def near_ties(x, idx):
+    """(flat output index, flat input index of the runner-up) per window of a
+    3x3 stride-1 pad-1 max pool of x whose top two differ by less than
+    TIE * max|x|, but not by 0."""
+    n, c, h, w = x.shape
+    cols = F.unfold(F.pad(x, (1, 1, 1, 1), value=float("-inf")).reshape(n * c, 1, h + 2, w + 2),
+                    3).reshape(n * c, 9, h * w)
+    top, at = cols.topk(2, dim=1)
+    gap = (top[:, 0] - top[:, 1]) / x.abs().max()
+    ties = []
+    # gap 0 is structural (a map upsampled from 1x1 is constant): float32
+    # computes the same values and picks the same first maximum
+    for plane, pos in ((gap > 0) & (gap < TIE)).nonzero().tolist():
+        oh, ow = divmod(pos, w)
+        cand = [(oh - 1 + k // 3) * w + ow - 1 + k % 3 for k in at[plane, :, pos].tolist()]
+        out = plane * h * w + pos
+        ties.append((out, cand[1] if cand[0] == idx.flatten()[out].item() else cand[0]))
+    return ties
 
 
 # ---- operations.py, affine=False as MixedOp builds them ----
@@ -76,7 +130,7 @@ class MixedOp(nn.Module):
         super().__init__()
         self._ops = nn.ModuleList([
             Zero(),
-            nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.BatchNorm2d(c, affine=False)),
+            nn.Sequential(RoutedMaxPool(), nn.BatchNorm2d(c, affine=False)),
             nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False),
                           nn.BatchNorm2d(c, affine=False)),
             Identity(),
@@ -328,10 +382,39 @@ def run_torch(model, x, dout, train):
     """logits and d sum(logits * dout) / d params, in the model's dtype."""
     model.train(train)
     model.zero_grad()
+    for pool in model.modules():
+        if isinstance(pool, RoutedMaxPool):
+            pool.calls = 0
     y = model(x)
     (y * dout).sum().backward()
-    grads = {n: p.grad.double() for n, p in model.named_parameters() if p.grad is not None}
+    # clone: zero_grad() of torch 1.13 zeroes p.grad in place
+    grads = {n: p.grad.double().clone() for n, p in model.named_parameters()
+             if p.grad is not None}
     return y.detach().double(), grads
+
+
+def tie_allowance(model, x, dout, grads):
+    """Per gradient element, the sum over the near-tie windows recorded by
+    the last forward of |gradient change| when that one window routes to its
+    runner-up instead: what float32's picks at near ties can explain."""
+    pools = [m for m in model.modules() if isinstance(m, RoutedMaxPool)]
+    allow = {n: torch.zeros_like(g) for n, g in grads.items()}
+    for pool in pools:
+        pool.record = False
+    for pool in pools:
+        for i in range(len(pool.ties)):
+            pool.flip = (i,)
+            _, g = run_torch(model, x, dout, False)
+            pool.flip = ()
+            for n in allow:
+                allow[n] += (g[n] - grads[n]).abs()
+    return allow, sum(len(p.ties) for p in pools)
+
+
+def excess_err(got, want, allow, floor=1e-30):
+    """rel_err of got once each element's allowance is taken off."""
+    scale = max(want.abs().max().item(), floor)
+    return ((got - want).abs() - allow).clamp(min=0).max().item() / scale
 
 
 def main():
@@ -369,19 +452,31 @@ def main():
     # direction) moves logits by >1e-2 with scale-1 arch params. Train mode:
     # the same bounds, or 4x torch-float32's own error on the case if that
     # is larger: nasc must be as accurate as float32 torch, not more.
+    # Eval-mode gradients may also differ by what float32's picks at
+    # max-pool near ties explain (tie_allowance; train mode's 4x-float32
+    # bounds already cover them).
+    pools = [m for m in models[torch.float64].modules() if isinstance(m, RoutedMaxPool)]
     for train, tag in ((False, "eval"), (True, "train")):
         x, dout = dump["input"], dump["dout"]
+        for pool in pools:
+            pool.record, pool.ties = not train, []
         y64, g64 = run_torch(models[torch.float64], x.double(), dout.double(), train)
+        allow, nties = {n: torch.zeros_like(g) for n, g in g64.items()}, 0
+        if not train:
+            allow, nties = tie_allowance(models[torch.float64], x.double(), dout.double(), g64)
+            most = max(a.max().item() / max(g64[n].abs().max().item(), 1e-30)
+                       for n, a in allow.items())
+            print(f"     eval: {nties} max-pool near ties (gap < {TIE:g} of the map); "
+                  f"allowance up to {most:.2e} of a tensor's largest gradient")
         y32, g32 = run_torch(models[torch.float32], x, dout, train)
         slack = 4 if train else 0
         got_betas = gather_betas(dump, f"grad_{tag}.", g64["betas"])
-        for what, got, want, ref32, base in (
-                ("logits", dump[f"logits_{tag}"].double(), y64, y32, 1e-4),
-                ("d/d alphas", dump[f"grad_{tag}.alphas"].double(), g64["alphas"],
-                 g32["alphas"], 1e-3),
-                ("d/d betas", got_betas, g64["betas"], g32["betas"], 1e-3)):
-            check(f"{tag} {what}", rel_err(got, want),
-                  max(base, slack * rel_err(ref32, want)))
+        check(f"{tag} logits", rel_err(dump[f"logits_{tag}"].double(), y64),
+              max(1e-4, slack * rel_err(y32, y64)))
+        for what, got, name in (("d/d alphas", dump[f"grad_{tag}.alphas"].double(), "alphas"),
+                                ("d/d betas", got_betas, "betas")):
+            check(f"{tag} {what}", excess_err(got, g64[name], allow[name]),
+                  max(1e-3, slack * rel_err(g32[name], g64[name])))
         # weights: relative to the largest gradient of all, per mille, so that
         # gradients that are 0 in exact arithmetic (a BN bias followed by
         # train-mode BN) compare as the noise they are
@@ -391,16 +486,11 @@ def main():
             key = f"grad_{tag}.{name}"
             if name in ("alphas", "betas") or key not in dump:
                 continue
-            err = rel_err(dump[key].double(), want, floor)
+            err = excess_err(dump[key].double(), want, allow[name], floor)
             worst32 = max(worst32, rel_err(g32[name], want, floor))
             if err > worst:
                 worst, name_w = err, name
-        # 2e-3, not 1e-3, in eval mode: float32 summation order alone moves this
-        # bound. On a Sapphire Rapids VM (2026-12-04) the l5_f4_64 case gave 1.07e-3
-        # with OPENBLAS_NUM_THREADS=1 and 7.1e-5 with 2 (both deterministic; earlier
-        # VMs passed at 1 thread); OpenBLAS's thread count changes nasc's weight
-        # gradients by up to 1.7e-2 of this floor (stem0.0.weight): not yet explained.
-        check(f"{tag} d/d weights (worst {name_w})", worst, max(2e-3, slack * worst32))
+        check(f"{tag} d/d weights (worst {name_w})", worst, max(1e-3, slack * worst32))
     # running statistics after the train forward (three updates for the
     # shared BNs of a cell's MixedOps): relative, but at least absolute 1e-4
     # since the means of normalised inputs are 0 up to rounding
