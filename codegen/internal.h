@@ -85,6 +85,7 @@ typedef enum CgKernel {
     CK_CROP,
     CK_ZERO,
     CK_LINEAR,
+    CK_LINEAR_PK,    /* weights packed by nasc (emit_c_pack.c) */
     CK_RESIZE_BILINEAR, /* gathers through tap tables the emitter writes */
     CK_ARGMAX,       /* labels: the output is uint8_t */
     NCK
@@ -113,7 +114,7 @@ extern const char cg_k_dwconv2d[], cg_k_dw_stage[], cg_k_dw3s1d1[], cg_k_dw3s1d2
 bool cg_dconv_fits(const Conv2dAttrs *a, int64_t h, int64_t oh, int64_t kh, int64_t kw);
 
 /* Texts of CK_PK_COMMON, CK_PCONV_S1 and CK_PCONV_S2 (emit_c_pack.c). */
-extern const char cg_k_pk_common[], cg_k_pconv_s1[], cg_k_pconv_s2[];
+extern const char cg_k_pk_common[], cg_k_pconv_s1[], cg_k_pconv_s2[], cg_k_linear_pk[];
 
 /* ---- blob mode: one float array of the weights (emit_c.c) ---- */
 typedef struct CgBlobEntry {
@@ -214,6 +215,8 @@ bool cg_emit_wino(CgCtx *c, const Node *n);
 bool cg_pack_fits(const CgCtx *c, const Node *n);
 /* Emits conv n with the packed kernel (its packed weights and the call). */
 bool cg_emit_pack(CgCtx *c, const Node *n);
+/* A linear whose weights are a param with data, through nasc_rt_linear_pk. */
+bool cg_emit_linear_pk(CgCtx *c, const Node *n);
 
 /* ---- per-op emitters (emit_c_ops.c) ---- */
 /* Appends node n's statements to c->body; false after a diagnostic. */

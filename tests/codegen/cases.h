@@ -25,6 +25,7 @@ void text_fused(const Graph *g, const char *text, int *failures);
 Graph *build_strided(Arena *a);
 void text_strided(const Graph *g, const char *text, int *failures);
 Graph *build_linear32(Arena *a);
+void text_linear32(const Graph *g, const char *text, int *failures);
 
 /* wide.c: the blocked resize and the pointwise prefetch cases, text checks. */
 Graph *build_resize_wide(Arena *a);

@@ -13,7 +13,8 @@
  *
  * "linear32": global pooling, then linear layers 37 -> 70 (two blocks of
  * 32 outputs and one of 6) -> 64 (two whole blocks) -> 5 (less than a
- * block), without bias on the middle one, batch 2.
+ * block), without bias on the middle one, batch 2, all with packed weights;
+ * then 5 -> 3 on relu(param) weights, which the plain kernel reads in place.
  */
 #include "tests/codegen/cases.h"
 #include "tests/codegen/emit_util.h"
@@ -113,7 +114,22 @@ Graph *build_linear32(Arena *ar)
                          param(g, bn, shape_make(1, &k[i]))};
         h = cgtest_node(g, OP_LINEAR, NULL, in, i == 1 ? 2 : 3);
     }
-    ir_graph_add_output(g, h);
+    ValueId w3 = param(g, "fc3.weight", shape_make(2, (int64_t[]){3, 5}));
+    ValueId in[2] = {h, cgtest_node(g, OP_RELU, NULL, &w3, 1)};
+    ir_graph_add_output(g, cgtest_node(g, OP_LINEAR, NULL, in, 2));
     return g;
+}
+
+/* Param weights run packed; the computed one the in-place kernel. */
+void text_linear32(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    static const char *const need[] = {"nasc_rt_linear_pk(", "nasc_rt_linear(",
+                                       "static const float pk_fc0_weight[2590]"};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!strstr(text, need[i])) {
+            fprintf(stderr, "linear32: '%s' is missing\n", need[i]);
+            (*failures)++;
+        }
 }
 

@@ -13,8 +13,10 @@
  * row) and 25 (four tiles and a row) on 7x7 (49 positions: a column tile
  * moved back), 8x12 (96: three tiles) and 4x5 (20: under one tile) maps,
  * with and without bias, pre=relu and the fused relu / addend forms, batch 2;
- * and 31 (8x12, pre, addend and relu): on AVX-512 hosts the vector path's
- * tiles of 12 (13 = 12 + 1, 25 = 2 x 12 + 1, 31 = 2 x 12 + 6 + 1), which
+ * and 31 (8x12, pre, addend and relu); and 12 on 7x7 from 1030 channels
+ * (pre, relu). On AVX-512 hosts the vector path's tiles of 12 (13 = 12 + 1,
+ * 25 = 2 x 12 + 1, 31 = 2 x 12 + 6 + 1; pre forms on relu(x) gathered once
+ * per column block, but on x itself when c > 1024), which
  * test_emit_c builds natively with and without NASC_RT_PORTABLE and
  * compares bit for bit. Outputs resized to 7x7 and concatenated.
  */
@@ -96,8 +98,11 @@ Graph *build_pw_prefetch(Arena *ar)
     ValueId f = pw(g, x4, "f", 13, true, false, 0, ACT_NONE);
     ValueId h = pw(g, x, "h", 31, true, true, pw(g, x, "hr", 31, false, false, 0, ACT_NONE),
                    ACT_RELU);
+    /* pre with c = 1030 > 1024: the vector path's _pre tile, not the gather */
+    ValueId k = pw(g, pw(g, x7, "kw", 1030, false, false, 0, ACT_NONE), "k", 12, true, true, 0,
+                   ACT_RELU);
     ValueId cat[] = {a, b, c, resize(g, d, 7, 7, 0), resize(g, e, 7, 7, 0),
-                     resize(g, f, 7, 7, 0), resize(g, h, 7, 7, 0)};
+                     resize(g, f, 7, 7, 0), resize(g, h, 7, 7, 0), k};
     ir_graph_add_output(g, cgtest_node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]));
     return g;
 }
@@ -111,7 +116,9 @@ void text_pw_prefetch(const Graph *g, const char *text, int *failures)
                                        "nasc_rt_conv2d_1x1_pre(", "NASC_RT_PREFETCH(nw + k)",
                                        "nasc_rt_conv2d_1x1_pre_add_relu(",
                                        "static void nasc_rt_pw_tile12(",
-                                       "static void nasc_rt_pw_tile12_pre("};
+                                       "static void nasc_rt_pw_tile12_pre(",
+                                       "nasc_rt_pw_tile12(col, ", "float col[1024 * 32];",
+                                       "nasc_rt_pw_tile12_pre(x + j, "};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!strstr(text, need[i])) {
             fprintf(stderr, "pw_prefetch: '%s' is missing\n", need[i]);
