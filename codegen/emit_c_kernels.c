@@ -251,10 +251,15 @@ static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
 
 /* The vector path's 12-channel tiles of one column block, plain form. */
 #define VEC12(EPI12)                                                                          \
+    "            int nt = hw - j0 <= 16 ? 16 : 32, jt = j + 32 - nt; /* [jt, jt + nt) */\n"   \
     "            for (int o = 0; o < t12; o += 12) {\n"                                       \
     "                const float *nw = o + 12 < t12 ? w + (o + 12) * c : NULL;\n"          \
-    "                nasc_rt_pw_tile12(x + j, w + o * c, b ? b + o : b,\n"                    \
-    "                                  y + o * hw + j, c, hw, hw, nw);\n"                     \
+    "                if (nt == 16)\n"                                                         \
+    "                    nasc_rt_pw_tile12_16(x + jt, w + o * c, b ? b + o : b,\n"            \
+    "                                         y + o * hw + jt, c, hw, hw);\n"                 \
+    "                else\n"                                                                  \
+    "                    nasc_rt_pw_tile12(x + j, w + o * c, b ? b + o : b,\n"                \
+    "                                      y + o * hw + j, c, hw, hw, nw);\n"                 \
     EPI12                                                                                     \
     "            }\n"
 
@@ -270,9 +275,13 @@ static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
     "                    float v = x[i * hw + j + q];\n"                                      \
     "                    col[i * 32 + q] = v > 0.0f ? v : 0.0f;\n"                            \
     "                }\n"                                                                     \
+    "            int nt = hw - j0 <= 16 && c <= 1024 ? 16 : 32, jt = j + 32 - nt;\n"        \
     "            for (int o = 0; o < t12; o += 12) {\n"                                       \
     "                const float *nw = o + 12 < t12 ? w + (o + 12) * c : NULL;\n"          \
-    "                if (c <= 1024)\n"                                                        \
+    "                if (nt == 16)\n"                                                         \
+    "                    nasc_rt_pw_tile12_16(col + 16, w + o * c, b ? b + o : b,\n"          \
+    "                                         y + o * hw + jt, c, 32, hw);\n"                 \
+    "                else if (c <= 1024)\n"                                                   \
     "                    nasc_rt_pw_tile12(col, w + o * c, b ? b + o : b,\n"                  \
     "                                      y + o * hw + j, c, 32, hw, nw);\n"                 \
     "                else\n"                                                                  \
@@ -342,8 +351,8 @@ static const char k_pw_tiles_pre[] = K_PW_TILES("_pre", LOAD_RELU);
 #define PW_FUSED(SFX, TILE, FORM, RPARAM, RSTEP, R, RELU, V12)                               \
     K_PW_DRIVER(SFX, TILE, FORM, RPARAM, RSTEP,                                               \
         "                for (int q = 0; q < 12; q++)\n"                                      \
-        "                    nasc_rt_epilogue(y + (o + q) * hw + j, "                         \
-        R("(o + q) * hw + j") ", " RELU ", 32);\n",                                           \
+        "                    nasc_rt_epilogue(y + (o + q) * hw + jt, "                        \
+        R("(o + q) * hw + jt") ", " RELU ", nt);\n",                                          \
         "                for (int q = 0; q < 6; q++)\n"                                       \
         "                    nasc_rt_epilogue(y + (o + q) * hw + j, "                         \
         R("(o + q) * hw + j") ", " RELU ", 32);\n",                                           \
@@ -733,10 +742,11 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_PW_STRIDED] = {cg_k_pw_strided, {CK_CONV_P, -1}, false},
     [CK_WINO] = {cg_k_wino, {CK_CONV_P, -1}, false},
     [CK_VEC] = {cg_k_vec, {-1, -1}, false},
-    [CK_PW_TILES] = {k_pw_tiles, {CK_VEC, CK_PW_TILE12}, false},
+    [CK_PW_TILES] = {k_pw_tiles, {CK_PW_TILE12_16, CK_PW_TILE12}, false},
     [CK_PW_TILES_PRE] = {k_pw_tiles_pre, {CK_PW_TILE12, CK_PW_TILE12_PRE}, false},
     [CK_PW_TILE12] = {cg_k_pw_tile12, {CK_VEC, -1}, false},
-    [CK_PW_TILE12_PRE] = {cg_k_pw_tile12_pre, {CK_VEC, -1}, false},
+    [CK_PW_TILE12_16] = {cg_k_pw_tile12_16, {CK_VEC, -1}, false},
+    [CK_PW_TILE12_PRE] = {cg_k_pw_tile12_pre, {CK_VEC, CK_PW_TILE12_16}, false},
     [CK_I2C_S2] = {cg_k_i2c_s2, {CK_DCONV_S2, CK_PW_TILE12}, false},
     [CK_CONV2D_1X1] = {k_conv2d_1x1, {CK_PW_TILES, -1}, false},
     [CK_CONV2D_1X1_RELU] = {k_conv2d_1x1_relu, {CK_PW_TILES, CK_EPILOGUE}, false},

@@ -47,6 +47,7 @@ typedef enum CgKernel {
     CK_PW_TILES,     /* register-blocked tiles of the pointwise kernel */
     CK_PW_TILES_PRE, /* the same reading relu(x) (a fused pre=relu) */
     CK_PW_TILE12,    /* their 12-channel tile on AVX-512 hosts (emit_c_vec.c) */
+    CK_PW_TILE12_16, /* the same on 16 positions (the last column block) */
     CK_PW_TILE12_PRE,
     CK_I2C_S2,       /* dense stride 2 as gathered patches x that tile (emit_c_vec.c) */
     CK_CONV2D_1X1,   /* pointwise, stride 1, no pad, groups 1; then its fused */
@@ -102,8 +103,9 @@ extern const CgKernelDef cg_kernels[NCK];
 extern const char cg_k_dconv_s1[], cg_k_dconv_s2[];
 /* Text of CK_PW_STRIDED (emit_c_pw.c). */
 extern const char cg_k_pw_strided[];
-/* Texts of CK_VEC, CK_PW_TILE12 and CK_PW_TILE12_PRE (emit_c_vec.c). */
-extern const char cg_k_vec[], cg_k_pw_tile12[], cg_k_pw_tile12_pre[], cg_k_dwv3[], cg_k_i2c_s2[];
+/* Texts of CK_VEC, CK_PW_TILE12(_16, _PRE), CK_DWV3, CK_I2C_S2 (emit_c_vec.c). */
+extern const char cg_k_vec[], cg_k_pw_tile12[], cg_k_pw_tile12_16[], cg_k_pw_tile12_pre[];
+extern const char cg_k_dwv3[], cg_k_i2c_s2[];
 /* Texts of CK_DWCONV2D, CK_DW_STAGE and CK_DW<K>S<S>D<D> (emit_c_dw.c). */
 extern const char cg_k_dwconv2d[], cg_k_dw_stage[], cg_k_dw3s1d1[], cg_k_dw3s1d2[],
     cg_k_dw3s2d1[], cg_k_dw3s2d2[], cg_k_dw5s1d1[], cg_k_dw5s1d2[], cg_k_dw5s2d1[],

@@ -13,12 +13,14 @@
  * row) and 25 (four tiles and a row) on 7x7 (49 positions: a column tile
  * moved back), 8x12 (96: three tiles) and 4x5 (20: under one tile) maps,
  * with and without bias, pre=relu and the fused relu / addend forms, batch 2;
- * and 31 (8x12, pre, addend and relu); and 12 on 7x7 from 1030 channels
- * (pre, relu). On AVX-512 hosts the vector path's tiles of 12 (13 = 12 + 1,
- * 25 = 2 x 12 + 1, 31 = 2 x 12 + 6 + 1; pre forms on relu(x) gathered once
- * per column block, but on x itself when c > 1024), which
- * test_emit_c builds natively with and without NASC_RT_PORTABLE and
- * compares bit for bit. Outputs resized to 7x7 and concatenated.
+ * and 31 (8x12, pre, addend and relu); 12 on 7x7 from 1030 channels (pre,
+ * relu); 25 on 6x6 (36 positions: a last column block of 4 new ones, the
+ * 16-wide tile; relu, and pre + addend + relu). On AVX-512 hosts the
+ * vector path's tiles of 12 (13 = 12 + 1, 25 = 2 x 12 + 1, 31 = 2 x 12 + 6
+ * + 1; pre forms on relu(x) gathered once per column block, but on x itself
+ * when c > 1024), which test_emit_c builds natively with and without
+ * NASC_RT_PORTABLE and compares bit for bit. Outputs resized to 7x7 and
+ * concatenated.
  */
 #include "tests/codegen/cases.h"
 #include "tests/codegen/emit_util.h"
@@ -101,8 +103,13 @@ Graph *build_pw_prefetch(Arena *ar)
     /* pre with c = 1030 > 1024: the vector path's _pre tile, not the gather */
     ValueId k = pw(g, pw(g, x7, "kw", 1030, false, false, 0, ACT_NONE), "k", 12, true, true, 0,
                    ACT_RELU);
+    /* 6x6 = 36 positions: the last column block has 4 new ones (16-wide tile) */
+    ValueId x6 = resize(g, x, 6, 6, 0);
+    ValueId m = pw(g, x6, "m", 25, true, false, 0, ACT_RELU);
+    ValueId m2 = pw(g, x6, "m2", 25, true, true, m, ACT_RELU);
     ValueId cat[] = {a, b, c, resize(g, d, 7, 7, 0), resize(g, e, 7, 7, 0),
-                     resize(g, f, 7, 7, 0), resize(g, h, 7, 7, 0), k};
+                     resize(g, f, 7, 7, 0), resize(g, h, 7, 7, 0), k,
+                     resize(g, m, 7, 7, 0), resize(g, m2, 7, 7, 0)};
     ir_graph_add_output(g, cgtest_node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]));
     return g;
 }
@@ -118,7 +125,8 @@ void text_pw_prefetch(const Graph *g, const char *text, int *failures)
                                        "static void nasc_rt_pw_tile12(",
                                        "static void nasc_rt_pw_tile12_pre(",
                                        "nasc_rt_pw_tile12(col, ", "float col[1024 * 32];",
-                                       "nasc_rt_pw_tile12_pre(x + j, "};
+                                       "nasc_rt_pw_tile12_pre(x + j, ",
+                                       "static void nasc_rt_pw_tile12_16("};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!strstr(text, need[i])) {
             fprintf(stderr, "pw_prefetch: '%s' is missing\n", need[i]);
