@@ -653,9 +653,7 @@ static const char k_linear[] =
     "                           const float *restrict b, float *restrict y, int n, int c,\n"
     "                           int k)\n"
     "{\n"
-    "    for (int in = 0; in < n; in++, x += c, y += k)\n"
-    "        for (int o0 = 0; o0 < k; o0 += 32) {\n"
-    "            int no = k - o0 < 32 ? k - o0 : 32;\n"
+    CG_LINEAR_BLOCKS
     "            const float *restrict wr[32];\n"
     "            float s[32];\n"
     "            for (int q = 0; q < 32; q++) {\n"

@@ -115,6 +115,13 @@ extern const char cg_k_dwconv2d[], cg_k_dw_stage[], cg_k_dw3s1d1[], cg_k_dw3s1d2
  * and the rows an edge block stages fit its buffers (emit_c_conv.c). */
 bool cg_dconv_fits(const Conv2dAttrs *a, int64_t h, int64_t oh, int64_t kh, int64_t kw);
 
+/* The loops of nasc_rt_linear and nasc_rt_linear_pk: per image, blocks of
+ * no <= 32 outputs from o0. */
+#define CG_LINEAR_BLOCKS                                                                    \
+    "    for (int in = 0; in < n; in++, x += c, y += k)\n"                                  \
+    "        for (int o0 = 0; o0 < k; o0 += 32) {\n"                                        \
+    "            int no = k - o0 < 32 ? k - o0 : 32;\n"
+
 /* Texts of CK_PK_COMMON, CK_PCONV_S1 and CK_PCONV_S2 (emit_c_pack.c). */
 extern const char cg_k_pk_common[], cg_k_pconv_s1[], cg_k_pconv_s2[], cg_k_linear_pk[];
 
