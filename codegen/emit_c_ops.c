@@ -500,11 +500,9 @@ static bool emitc_zero(CgCtx *c, const Node *n)
 static bool emitc_linear(CgCtx *c, const Node *n)
 {
     ValueId x = n->in[0], w = n->in[1];
-    const Value *wval = &c->g->vals[w];
     /* packed: the same bytes (nothing padded), but not counted by the flash
      * budget, which therefore turns every packed copy off */
-    if (wval->producer && c->g->nodes[wval->producer].op == OP_PARAM && wval->data &&
-        c->max_flash <= 0)
+    if (cg_const_param(c, w) && c->max_flash <= 0)
         return cg_emit_linear_pk(c, n);
     const char *xs = cg_val(c, x), *wv = cg_val(c, w), *bs = cg_opt_operand(c, n, 2);
     cg_use_kernel(c, CK_LINEAR);

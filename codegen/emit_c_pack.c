@@ -202,7 +202,7 @@ bool cg_pack_fits(const CgCtx *c, const Node *n)
 {
     const Conv2dAttrs *a = &n->attrs.conv;
     const Value *w = &c->g->vals[n->in[1]];
-    bool param = w->producer && c->g->nodes[w->producer].op == OP_PARAM && w->data;
+    bool param = cg_const_param(c, n->in[1]);
     int64_t oc = cg_dim(&w->shape, 0), kh = cg_dim(&w->shape, 2), kw = cg_dim(&w->shape, 3);
     int64_t ow = cg_dim(&c->g->vals[n->out].shape, 3), s = a->stride[1];
     int64_t wst = ((ow < 8 ? 8 : ow) - 1) * s + (kw - 1) * a->dilation[1] + 1;

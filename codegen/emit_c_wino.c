@@ -446,7 +446,7 @@ bool cg_wino_geometry(const CgCtx *c, const Node *n)
 {
     const Conv2dAttrs *a = &n->attrs.conv;
     const Value *w = &c->g->vals[n->in[1]];
-    bool param = w->producer && c->g->nodes[w->producer].op == OP_PARAM && w->data;
+    bool param = cg_const_param(c, n->in[1]);
     return param && a->groups == 1 && !a->pre && a->stride[0] == 1 && a->stride[1] == 1 &&
            cg_dim(&w->shape, 2) == 3 && cg_dim(&w->shape, 3) == 3;
 }

@@ -162,6 +162,13 @@ typedef struct CgCtx {
     int64_t blob_floats;
 } CgCtx;
 
+/* Whether value v is a param with data (weights nasc may repack at compile time). */
+static inline bool cg_const_param(const CgCtx *c, ValueId v)
+{
+    const Value *w = &c->g->vals[v];
+    return w->producer && c->g->nodes[w->producer].op == OP_PARAM && w->data;
+}
+
 /* Blob mode: records a derived constant array (a BN scale) that the
  * firmware file would declare as `static const float cname[n]`. */
 void cg_blob_add_derived(CgCtx *c, const char *cname, const float *data, int64_t n);
