@@ -154,15 +154,21 @@ static bool strided_pointwise(CgCtx *c, const Node *n)
            !a->pad[2] && !a->pad[3];
 }
 
+/* A 1x1 conv, groups 1, stride 1, no padding: the pointwise kernels'. */
+static bool pointwise_unit(CgCtx *c, const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    return dim(c, n->in[1], 2) == 1 && dim(c, n->in[1], 3) == 1 && a->groups == 1 &&
+           a->stride[0] == 1 && a->stride[1] == 1 && !a->pad[0] && !a->pad[1] && !a->pad[2] &&
+           !a->pad[3];
+}
+
 /* Whether conv n is dense (groups 1, not depthwise, no pre, not pointwise
  * with or without a stride) and dense_kernel picks the packed kernel. */
 static bool dense_packed(CgCtx *c, const Node *n)
 {
     const Conv2dAttrs *a = &n->attrs.conv;
-    bool pointwise = dim(c, n->in[1], 2) == 1 && dim(c, n->in[1], 3) == 1;
-    bool unit = a->stride[0] == 1 && a->stride[1] == 1 && !a->pad[0] && !a->pad[1] &&
-                !a->pad[2] && !a->pad[3];
-    if (a->groups != 1 || a->pre || (pointwise && unit) || strided_pointwise(c, n))
+    if (a->groups != 1 || a->pre || pointwise_unit(c, n) || strided_pointwise(c, n))
         return false;
     CgKernel k = dense_kernel(c, n);
     return k == CK_PCONV_S1 || k == CK_PCONV_S2;
@@ -173,6 +179,7 @@ static bool dense_packed(CgCtx *c, const Node *n)
 static const char *const pw_form[8] = {"", "_relu", "_add", "_add_relu", "_pre", "_pre_relu",
                                        "_pre_add", "_pre_add_relu"};
 _Static_assert(CK_CONV2D_1X1_PRE_ADD_RELU - CK_CONV2D_1X1 == 7, "pw_form follows CK_CONV2D_1X1*");
+_Static_assert(CK_CONV2D_1X1P_PRE_ADD_RELU - CK_CONV2D_1X1P == 7, "and CK_CONV2D_1X1P*");
 
 /* conv2d: a pointwise, dense or depthwise kernel when the geometry allows, else
  * the generic one. x [N,C,H,W], w [OC,C/g,KH,KW], optional b [OC], fused
@@ -205,15 +212,17 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
     if (dense_packed(c, n))
         return cg_emit_pack(c, n); /* emit_c_pack.c */
     const Conv2dAttrs *a = &n->attrs.conv;
+    if (pointwise_unit(c, n) && cg_pwp_takes(c, n)) { /* emit_c_pwp.c */
+        int form = (a->pre != ACT_NONE) * 4 + (ir_conv_addend(n) != 0) * 2 + (a->act == ACT_RELU);
+        return cg_emit_pwp(c, n, form, pw_form[form]);
+    }
     ValueId x = n->in[0], w = n->in[1], y = n->out, b = ir_conv_bias(n), r = ir_conv_addend(n);
     const char *xs = cg_val(c, x), *wv = cg_val(c, w), *bs = b ? cg_val(c, b) : "NULL";
     const char *rs = r ? cg_val(c, r) : "NULL", *ys = cg_val(c, y);
     const char *sfx = a->pre == ACT_RELU ? "_pre" : "";
     int relu = a->act == ACT_RELU;
     long long ch = dim(c, x, 1), oc = dim(c, y, 1);
-    bool unit = a->stride[0] == 1 && a->stride[1] == 1 && !a->pad[0] && !a->pad[1] &&
-                !a->pad[2] && !a->pad[3];
-    if (dim(c, w, 2) == 1 && dim(c, w, 3) == 1 && unit && a->groups == 1) {
+    if (pointwise_unit(c, n)) {
         int form = (a->pre != ACT_NONE) * 4 + (r != 0) * 2 + relu;
         cg_use_kernel(c, (CgKernel)(CK_CONV2D_1X1 + form));
         cg_buf_printf(&c->body, "    nasc_rt_conv2d_1x1%s(%s, %s, %s, %s%s%s, %lld, %lld, %lld, "

@@ -227,10 +227,8 @@ static float *pack_weights(CgCtx *c, const Value *w, int64_t *nout)
     return u;
 }
 
-/* The packed array u[nu] of node n's weights (emitted now, or added to the
- * blob); layout names the order in the comment. */
-static const char *packed_array(CgCtx *c, const Node *n, float *u, int64_t nu,
-                                const char *layout)
+/* (internal.h) */
+const char *cg_packed_array(CgCtx *c, const Node *n, float *u, int64_t nu, const char *layout)
 {
     const Value *w = &c->g->vals[n->in[1]];
     const char *name = cg_unique_name(c, "pk_", w->name, n->in[1], "");
@@ -254,7 +252,7 @@ bool cg_emit_pack(CgCtx *c, const Node *n)
     int64_t nu;
     float *u = pack_weights(c, &c->g->vals[n->in[1]], &nu);
     const char *xs = cg_val(c, x);
-    const char *ws = packed_array(c, n, u, nu, "[oc / 32][c][kh][kw][32]");
+    const char *ws = cg_packed_array(c, n, u, nu, "[oc / 32][c][kh][kw][32]");
     const char *bs = b ? cg_val(c, b) : "NULL", *rs = r ? cg_val(c, r) : "NULL";
     cg_use_kernel(c, a->stride[1] == 1 ? CK_PCONV_S1 : CK_PCONV_S2);
     cg_conv_params(c, n);
@@ -307,7 +305,7 @@ bool cg_emit_linear_pk(CgCtx *c, const Node *n)
         for (int64_t j = 0; j < ch; j++)
             u[o0 * ch + j * no + o - o0] = w->data[o * ch + j];
     }
-    const char *ws = packed_array(c, n, u, k * ch,
+    const char *ws = cg_packed_array(c, n, u, k * ch,
                                   "blocks of 32 rows [c][32], the last [c][k % 32]");
     const char *xs = cg_val(c, n->in[0]), *bs = cg_opt_operand(c, n, 2);
     cg_use_kernel(c, CK_LINEAR_PK);

@@ -45,9 +45,11 @@ const char cg_k_vec[] =
 
 /* Twelve lines, one per channel r of the tile, of text T(r). */
 #define PV_EACH(T) T(0) T(1) T(2) T(3) T(4) T(5) T(6) T(7) T(8) T(9) T(10) T(11)
-#define PV_INIT(r)                                                                          \
-    "    const float *w" #r " = w + " #r " * c;\n"                                          \
-    "    nasc_rt_v16 a" #r "_0 = z + (b ? b[" #r "] : 0.0f), a" #r "_1 = a" #r "_0;\n"
+/* Row r's accumulators from the bias; the plain tiles also point w<r> at its weights. */
+#define PV_ACC(r) "    nasc_rt_v16 a" #r "_0 = z + (b ? b[" #r "] : 0.0f), a" #r "_1 = a" #r "_0;\n"
+#define PV_ACC16(r) "    nasc_rt_v16 a" #r " = z + (b ? b[" #r "] : 0.0f);\n"
+#define PV_WROW(r) "    const float *w" #r " = w + " #r " * c;\n"
+#define PV_INIT(r) PV_WROW(r) PV_ACC(r)
 #define PV_FMA(r)                                                                           \
     "        s = w" #r "[i], a" #r "_0 += s * x0, a" #r "_1 += s * x1;\n"
 #define PV_STORE(r)                                                                         \
@@ -97,9 +99,7 @@ const char cg_k_pw_tile12[] = K_PW_TILE12("", "");
  * 16 new positions (14x14: 196 = 6 x 32 + 4; 28x28: 784 = 24 x 32 + 16),
  * instead of a 32-wide tile moved back over the one before. DARTS ImageNet
  * (run_so, gcc): ~1 % faster. */
-#define PV_INIT16(r)                                                                        \
-    "    const float *w" #r " = w + " #r " * c;\n"                                          \
-    "    nasc_rt_v16 a" #r " = z + (b ? b[" #r "] : 0.0f);\n"
+#define PV_INIT16(r) PV_WROW(r) PV_ACC16(r)
 #define PV_FMA16(r) "        a" #r " += w" #r "[i] * x0;\n"
 #define PV_STORE16(r) "    *(nasc_rt_v16u *)(y + " #r " * ys) = a" #r ";\n"
 const char cg_k_pw_tile12_16[] =
@@ -119,6 +119,71 @@ const char cg_k_pw_tile12_16[] =
     "}\n"
     "#endif\n";
 const char cg_k_pw_tile12_pre[] = K_PW_TILE12("_pre", PV_RELU("x0") PV_RELU("x1"));
+
+/* The two tiles on weights packed [oc / 12][c][12] (emit_c_pwp.c): input
+ * channel i's 12 weights are one run wp[12 i .. 12 i + 12), so the 12
+ * broadcasts read one 48-byte run instead of 12 rows c floats apart, and the
+ * 17-position tile can load them as one vector. */
+#define PP_FMA(r) "        s = wi[" #r "], a" #r "_0 += s * x0, a" #r "_1 += s * x1;\n"
+#define PP_FMA17(r) "        a" #r " += wi[" #r "] * x0;\n"
+const char cg_k_pwp_tile12[] =
+    "#ifdef NASC_RT_VEC\n"
+    "/* y[0..12, 0..32) of a pointwise convolution on packed weights wp (12 per\n"
+    " * input channel); rows of x are xs floats apart, of y ys. nw: the next\n"
+    " * tile's weights, prefetched (or NULL). */\n"
+    "__attribute__((noinline))\n"
+    "static void nasc_rt_pwp_tile12(const float *restrict x, const float *restrict wp,\n"
+    "        const float *restrict b, float *restrict y, int c, int xs, int ys,\n"
+    "        const float *nw)\n"
+    "{\n"
+    "    const nasc_rt_v16 z = {0};\n"
+    PV_EACH(PV_ACC)
+    "    if (!nw)\n"
+    "        nw = wp; /* a harmless hint: this tile's own weights */\n"
+    "    for (int i = 0; i < c; i++) {\n"
+    "        const float *wi = wp + 12 * i;\n"
+    "        NASC_RT_PREFETCH(nw + 12 * i);\n"
+    "        nasc_rt_v16 x0 = *(const nasc_rt_v16u *)(x + i * xs);\n"
+    "        nasc_rt_v16 x1 = *(const nasc_rt_v16u *)(x + i * xs + 16);\n"
+    "        float s;\n"
+    PV_EACH(PP_FMA)
+    "    }\n"
+    PV_EACH(PV_STORE)
+    "}\n"
+    "#endif\n";
+
+/* 17 positions: 16 as the lanes of 12 accumulators, the 17th as one more
+ * accumulator whose lanes are the 12 output channels (input channel i adds
+ * x[i, 16] times its 12 packed weights, loaded as one vector). Per input
+ * channel 13 multiply-adds and 15 loads, against 24 and 14 for the 32-wide
+ * tile a 49-position map otherwise ends with (moved back over 15 done
+ * positions). The column's 16-lane load reads 4 floats past the 12 (the
+ * next channel's, or the array's 4 floats of padding); lanes 12..15 are
+ * never stored. */
+const char cg_k_pwp_tile12_17[] =
+    "#ifdef NASC_RT_VEC\n"
+    "/* y[0..12, 0..17) as nasc_rt_pwp_tile12: positions 0..15 as lanes, position\n"
+    " * 16 in ac, whose lanes are the output channels. */\n"
+    "__attribute__((noinline))\n"
+    "static void nasc_rt_pwp_tile12_17(const float *restrict x, const float *restrict wp,\n"
+    "        const float *restrict b, float *restrict y, int c, int xs, int ys)\n"
+    "{\n"
+    "    const nasc_rt_v16 z = {0};\n"
+    PV_EACH(PV_ACC16)
+    "    nasc_rt_v16 ac = z;\n"
+    "    for (int r = 0; b && r < 12; r++)\n"
+    "        ac[r] = b[r];\n"
+    "    for (int i = 0; i < c; i++) {\n"
+    "        const float *wi = wp + 12 * i;\n"
+    "        nasc_rt_v16 x0 = *(const nasc_rt_v16u *)(x + i * xs);\n"
+    PV_EACH(PP_FMA17)
+    "        ac += x[i * xs + 16] * *(const nasc_rt_v16u *)wi;\n"
+    "    }\n"
+    PV_EACH(PV_STORE16)
+    "    for (int r = 0; r < 12; r++)\n"
+    "        y[r * ys + 16] = ac[r];\n"
+    "}\n"
+    "#endif\n";
 
 /* Depthwise 3x3, stride 1, dilation D (both axes) for rows of 4..32
  * outputs, called first by nasc_rt_dw3s1d1 / dw3s1d2 (emit_c_dw.c), which

@@ -58,6 +58,17 @@ typedef enum CgKernel {
     CK_CONV2D_1X1_PRE_RELU,
     CK_CONV2D_1X1_PRE_ADD,
     CK_CONV2D_1X1_PRE_ADD_RELU,
+    CK_PWP_TILE12,   /* pointwise on weights packed [oc / 12][c][12] (emit_c_pwp.c): */
+    CK_PWP_TILE12_17, /* the 32- and 17-position vector tiles, the block that */
+    CK_PWP_BLOCK,    /* picks one (or runs the portable loop), and the forms as */
+    CK_CONV2D_1X1P,  /* above: CK_CONV2D_1X1P + (pre, addend, act) */
+    CK_CONV2D_1X1P_RELU,
+    CK_CONV2D_1X1P_ADD,
+    CK_CONV2D_1X1P_ADD_RELU,
+    CK_CONV2D_1X1P_PRE,
+    CK_CONV2D_1X1P_PRE_RELU,
+    CK_CONV2D_1X1P_PRE_ADD,
+    CK_CONV2D_1X1P_PRE_ADD_RELU,
     CK_DWCONV2D,     /* depthwise: groups == c == oc, any geometry */
     CK_DW_STAGE,     /* helper: stages padded rows for the specialised depthwise */
     CK_DWV3,         /* depthwise 3x3 stride 1 in vector types (emit_c_vec.c) */
@@ -124,6 +135,15 @@ bool cg_dconv_fits(const Conv2dAttrs *a, int64_t h, int64_t oh, int64_t kh, int6
 
 /* Texts of CK_PK_COMMON, CK_PCONV_S1 and CK_PCONV_S2 (emit_c_pack.c). */
 extern const char cg_k_pk_common[], cg_k_pconv_s1[], cg_k_pconv_s2[], cg_k_linear_pk[];
+/* Texts of the pooling kernels (emit_c_pool.c). */
+extern const char cg_k_maxpool2d[], cg_k_avgpool2d[], cg_k_max_at[], cg_k_avg_at[],
+    cg_k_maxpool3s1[], cg_k_maxpool3s2[], cg_k_avgpool3s1[], cg_k_avgpool3s2[], cg_k_gavgpool[];
+/* Texts of the packed pointwise kernels: tiles (emit_c_vec.c), block and
+ * forms (emit_c_pwp.c), in CK_PWP_TILE12 .. CK_CONV2D_1X1P_PRE_ADD_RELU order. */
+extern const char cg_k_pwp_tile12[], cg_k_pwp_tile12_17[], cg_k_pwp_block[];
+extern const char cg_k_conv2d_1x1p[], cg_k_conv2d_1x1p_relu[], cg_k_conv2d_1x1p_add[],
+    cg_k_conv2d_1x1p_add_relu[], cg_k_conv2d_1x1p_pre[], cg_k_conv2d_1x1p_pre_relu[],
+    cg_k_conv2d_1x1p_pre_add[], cg_k_conv2d_1x1p_pre_add_relu[];
 
 /* ---- blob mode: one float array of the weights (emit_c.c) ---- */
 typedef struct CgBlobEntry {
@@ -233,6 +253,16 @@ bool cg_pack_fits(const CgCtx *c, const Node *n);
 bool cg_emit_pack(CgCtx *c, const Node *n);
 /* A linear whose weights are a param with data, through nasc_rt_linear_pk. */
 bool cg_emit_linear_pk(CgCtx *c, const Node *n);
+/* The name of node n's weights packed as u[nu] (emitted now as a static
+ * array, or added to the blob); layout names the order in its comment. */
+const char *cg_packed_array(CgCtx *c, const Node *n, float *u, int64_t nu, const char *layout);
+
+/* ---- pointwise on packed weights (emit_c_pwp.c) ---- */
+/* Whether the pointwise (1x1, stride 1, unpadded, groups 1) conv n runs on
+ * weights packed [oc / 12][c][12]: see the rule in emit_c_pwp.c. */
+bool cg_pwp_takes(const CgCtx *c, const Node *n);
+/* Emits it: the packed weights and the call of form (emit_c_ops.c pw_form). */
+bool cg_emit_pwp(CgCtx *c, const Node *n, int form, const char *suffix);
 
 /* ---- per-op emitters (emit_c_ops.c) ---- */
 /* Appends node n's statements to c->body; false after a diagnostic. */

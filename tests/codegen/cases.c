@@ -747,6 +747,7 @@ const Case cases[] = {
     {"linear32", NULL, build_linear32, false, false, true, text_linear32},
     {"resize_wide", NULL, build_resize_wide, false, true, true, text_resize_wide},
     {"pw_prefetch", NULL, build_pw_prefetch, false, false, true, text_pw_prefetch},
+    {"pw_packed", NULL, build_pw_packed, false, false, true, text_pw_packed},
     {NULL, NULL, NULL, false, false, false, NULL},
 };
 

@@ -32,6 +32,8 @@ Graph *build_resize_wide(Arena *a);
 void text_resize_wide(const Graph *g, const char *text, int *failures);
 Graph *build_pw_prefetch(Arena *a);
 void text_pw_prefetch(const Graph *g, const char *text, int *failures);
+Graph *build_pw_packed(Arena *a);
+void text_pw_packed(const Graph *g, const char *text, int *failures);
 
 /* Seeded input for case k: n floats, caller frees. */
 float *case_input(const Case *k, int64_t n);

@@ -21,6 +21,18 @@
  * when c > 1024), which test_emit_c builds natively with and without
  * NASC_RT_PORTABLE and compares bit for bit. Outputs resized to 7x7 and
  * concatenated.
+ *
+ * "pw_packed": 1x1 convs that run on weights packed [oc / 12][c][12]
+ * (codegen/emit_c_pwp.c: oc % 12 == 0, hw % 32 == 17): all eight fusion
+ * forms on 7x7 (49 = 32 + 17) with 12 and 24 outputs (two channel blocks,
+ * the first prefetching the second), with and without bias, from 40
+ * channels; on 9x9 (81: two full blocks and one of 17) from 300 channels
+ * (pre, addend, relu), batch 2. Beside them a 12-output conv on 8x8 (64
+ * positions) and one on 7x7 from 1030 channels (pre), which keep the plain
+ * kernel. Every weight is random, so a lane or channel mixed up by the
+ * packing or the 17-position tile's column changes the outputs the
+ * interpreter checks; the native builds with and without NASC_RT_PORTABLE
+ * must agree bit for bit.
  */
 #include "tests/codegen/cases.h"
 #include "tests/codegen/emit_util.h"
@@ -132,4 +144,53 @@ void text_pw_prefetch(const Graph *g, const char *text, int *failures)
             fprintf(stderr, "pw_prefetch: '%s' is missing\n", need[i]);
             (*failures)++;
         }
+}
+
+Graph *build_pw_packed(Arena *ar)
+{
+    rng = 0x51ab7e3ull;
+    Graph *g = ir_graph_new(ar, "pw_packed");
+    ValueId x = ir_graph_add_input(g, shape4(2, 40, 7, 7), "x");
+    ValueId a = pw(g, x, "a", 24, true, false, 0, ACT_NONE);
+    ValueId b = pw(g, x, "b", 12, false, false, 0, ACT_RELU);
+    ValueId c = pw(g, x, "c", 24, true, false, a, ACT_NONE);
+    ValueId d = pw(g, x, "d", 24, true, false, c, ACT_RELU);
+    ValueId e = pw(g, d, "e", 12, true, true, 0, ACT_NONE);
+    ValueId f = pw(g, d, "f", 24, false, true, 0, ACT_RELU);
+    ValueId h = pw(g, a, "h", 24, true, true, d, ACT_NONE);
+    ValueId k = pw(g, a, "k", 24, true, true, h, ACT_RELU);
+    ValueId x9 = resize(g, pw(g, k, "up", 300, true, false, 0, ACT_NONE), 9, 9, 0);
+    ValueId m = pw(g, x9, "m", 36, true, true, pw(g, x9, "mr", 36, false, false, 0, ACT_NONE),
+                   ACT_RELU);
+    ValueId x8 = resize(g, x, 8, 8, 0);
+    ValueId n = pw(g, x8, "n", 12, true, false, 0, ACT_RELU); /* 64 positions: plain */
+    ValueId q = pw(g, pw(g, x, "qw", 1030, false, false, 0, ACT_NONE), "q", 12, true, true, 0,
+                   ACT_NONE); /* c > 1024: plain */
+    ValueId cat[] = {a, b, c, d, e, f, h, k, resize(g, m, 7, 7, 0), resize(g, n, 7, 7, 0), q};
+    ir_graph_add_output(g, cgtest_node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]));
+    return g;
+}
+
+/* The eight forms run packed, with both vector tiles; the 8x8 and
+ * 1030-channel convs keep the plain kernel and weights. */
+void text_pw_packed(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    static const char *const need[] = {
+        "nasc_rt_conv2d_1x1p(", "nasc_rt_conv2d_1x1p_relu(", "nasc_rt_conv2d_1x1p_add(",
+        "nasc_rt_conv2d_1x1p_add_relu(", "nasc_rt_conv2d_1x1p_pre(",
+        "nasc_rt_conv2d_1x1p_pre_relu(", "nasc_rt_conv2d_1x1p_pre_add(",
+        "nasc_rt_conv2d_1x1p_pre_add_relu(", "static void nasc_rt_pwp_tile12(",
+        "static void nasc_rt_pwp_tile12_17(", "the weights of m.weight packed by nasc",
+        "[oc / 12][c][12], then 4 zeros */", "nasc_rt_conv2d_1x1_relu(",
+        "nasc_rt_conv2d_1x1_pre(", "float w_n_weight[480]", "float w_q_weight[12360]"};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!strstr(text, need[i])) {
+            fprintf(stderr, "pw_packed: '%s' is missing\n", need[i]);
+            (*failures)++;
+        }
+    if (strstr(text, "float w_m_weight[")) {
+        fprintf(stderr, "pw_packed: m.weight is emitted plain as well as packed\n");
+        (*failures)++;
+    }
 }
