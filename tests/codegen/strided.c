@@ -11,9 +11,10 @@
  * with a fused addend and relu (the epilogue pass after the call). Outputs
  * resized to 8x8 and concatenated.
  *
- * "linear32": global pooling, then linear layers 37 -> 70 (two blocks of
- * 32 outputs and one of 6) -> 64 (two whole blocks) -> 5 (less than a
- * block), without bias on the middle one, batch 2, all with packed weights;
+ * "linear32": global pooling, then linear layers 37 -> 300 (twice four
+ * blocks of 32 outputs at once, then one block and one of 12) -> 140 (four
+ * at once and 12) -> 5 (less than a block), without bias on the middle one,
+ * batch 2, all with packed weights;
  * then 5 -> 3 on relu(param) weights, which the plain kernel reads in place.
  */
 #include "tests/codegen/cases.h"
@@ -105,7 +106,7 @@ Graph *build_linear32(Arena *ar)
     Graph *g = ir_graph_new(ar, "linear32");
     ValueId x = ir_graph_add_input(g, shape4(2, 37, 3, 2), "x");
     ValueId h = cgtest_node(g, OP_GAVGPOOL, NULL, &x, 1); /* [2,37,1,1] */
-    int64_t k[3] = {70, 64, 5};
+    int64_t k[3] = {300, 140, 5};
     for (int i = 0; i < 3; i++) {
         char wn[32], bn[32];
         snprintf(wn, sizeof wn, "fc%d.weight", i);
@@ -125,7 +126,7 @@ void text_linear32(const Graph *g, const char *text, int *failures)
 {
     (void)g;
     static const char *const need[] = {"nasc_rt_linear_pk(", "nasc_rt_linear(",
-                                       "static const float pk_fc0_weight[2590]"};
+                                       "static const float pk_fc0_weight[11100]"};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!strstr(text, need[i])) {
             fprintf(stderr, "linear32: '%s' is missing\n", need[i]);
