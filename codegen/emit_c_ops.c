@@ -111,8 +111,7 @@ static CgKernel dw_kernel(CgCtx *c, const Node *n)
  * patches through the pointwise vector tile on AVX-512, else the
  * register-blocked stride-2 kernel, whose fit it needs): DARTS ImageNet's
  * three stems, 1.86 -> 1.28 ms in the net (gcc, run_so). FactorizedReduce's
- * strided 1x1 convs stay with nasc_rt_pw_strided: through the gather and
- * the tile they ran no faster in DARTS ImageNet (10.98 vs 11.0 ms, run_so). */
+ * strided 1x1 convs: see s2g_takes. */
 static bool i2c_takes(CgCtx *c, const Node *n)
 {
     const Conv2dAttrs *a = &n->attrs.conv;
@@ -152,6 +151,15 @@ static bool strided_pointwise(CgCtx *c, const Node *n)
     return dim(c, n->in[1], 2) == 1 && dim(c, n->in[1], 3) == 1 && a->groups == 1 &&
            (a->stride[0] != 1 || a->stride[1] != 1) && !a->pad[0] && !a->pad[1] &&
            !a->pad[2] && !a->pad[3];
+}
+
+/* Such a conv on the host target with oc % 12 == 0, c <= 1024 and >= 32
+ * output positions runs nasc_rt_pw_s2g (emit_c_pw.c: gathered inputs
+ * through the pointwise vector tiles; nasc_rt_pw_strided without them). */
+static bool s2g_takes(CgCtx *c, const Node *n)
+{
+    return c->target == CG_TARGET_HOST && dim(c, n->out, 1) % 12 == 0 &&
+           dim(c, n->in[0], 1) <= 1024 && dim(c, n->out, 2) * dim(c, n->out, 3) >= 32;
 }
 
 /* A 1x1 conv, groups 1, stride 1, no padding: the pointwise kernels'. */
@@ -232,7 +240,8 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
     }
     bool depthwise = a->groups == ch && oc == ch;
     CgKernel k = a->pre ? CK_CONV2D_PRE : depthwise ? dw_kernel(c, n)
-                 : strided_pointwise(c, n) ? CK_PW_STRIDED : dense_kernel(c, n);
+                 : !strided_pointwise(c, n) ? dense_kernel(c, n)
+                 : s2g_takes(c, n) ? CK_PW_S2G : CK_PW_STRIDED;
     bool generic = k == CK_CONV2D || k == CK_CONV2D_PRE;
     cg_use_kernel(c, k);
     cg_conv_params(c, n);
@@ -249,7 +258,7 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
     }
     cg_buf_printf(&c->body, "        nasc_rt_%s(%s, %s, %s, %s, &p);\n",
                   k == CK_DCONV_S1 ? "dconv_s1" : k == CK_DCONV_S2 ? "dconv_s2"
-                  : k == CK_PW_STRIDED ? "pw_strided"
+                  : k == CK_PW_STRIDED ? "pw_strided" : k == CK_PW_S2G ? "pw_s2g"
                   : k == CK_DWCONV2D ? "dwconv2d" : dw_name[k - CK_DW3S1D1],
                   xs, wv, bs, ys);
     if (r || relu) {

@@ -119,3 +119,54 @@
 
 const char cg_k_pw_strided[] = PS_TILE PS_DRIVER;
 
+
+/* On AVX-512 hosts (NASC_RT_VEC) a strided pointwise conv with oc % 12 == 0,
+ * c <= 1024 and >= 32 output positions gathers, per block of 32 output
+ * positions (the last moved back, or 16 wide when it has at most 16 new
+ * ones, as nasc_rt_conv2d_1x1's drivers), all c input channels into
+ * col[c][32] (128 KiB of stack at most) and runs the pointwise 12-channel
+ * tiles on it: each output is bias + w[o,0] x[0] + ... in channel order, as
+ * above, so the same floats (codegen.emit_cc: memcmp against the portable
+ * build, which runs nasc_rt_pw_strided). Why: DARTS ImageNet's
+ * FactorizedReduce convs ran at ~45 GFLOP/s here (4.3 % of the net's time,
+ * perf); through the tiles 2.6 %, the net 9.33 -> 9.14 ms (run_so, gcc). */
+const char cg_k_pw_s2g[] =
+    "/* nasc_rt_pw_strided through the pointwise tiles on AVX-512 hosts: the\n"
+    " * inputs of 32 output positions gathered into col[c][32] (c <= 1024,\n"
+    " * oc % 12 == 0, oh * ow >= 32; emit_c_pw.c). */\n"
+    "static void nasc_rt_pw_s2g(const float *restrict x, const float *restrict w,\n"
+    "        const float *restrict b, float *restrict y, const nasc_rt_conv_p *p)\n"
+    "{\n"
+    "#ifdef NASC_RT_VEC\n"
+    "    int hw = p->h * p->w, ohw = p->oh * p->ow, c = p->c;\n"
+    "    float col[1024 * 32];\n"
+    "    int off[32];\n"
+    "    (void)nasc_rt_pw_strided; /* the other path's kernel: not unused */\n"
+    "    for (int n = 0; n < p->n; n++) {\n"
+    "        const float *restrict xn = x + n * c * hw;\n"
+    "        float *restrict yn = y + n * p->oc * ohw;\n"
+    "        for (int j0 = 0; j0 < ohw; j0 += 32) {\n"
+    "            int j = j0 + 32 <= ohw ? j0 : ohw - 32;\n"
+    "            int nt = ohw - j0 <= 16 ? 16 : 32, jt = j + 32 - nt; /* [jt, jt + nt) */\n"
+    "            for (int q = 0; q < nt; q++) {\n"
+    "                int t = jt + q;\n"
+    "                off[q] = t / p->ow * p->sh * p->w + t % p->ow * p->sw;\n"
+    "            }\n"
+    "            for (int i = 0; i < c; i++)\n"
+    "                for (int q = 0; q < nt; q++)\n"
+    "                    col[i * 32 + q] = xn[i * hw + off[q]];\n"
+    "            for (int o = 0; o < p->oc; o += 12) {\n"
+    "                const float *nw = o + 12 < p->oc ? w + (o + 12) * c : NULL;\n"
+    "                if (nt == 16)\n"
+    "                    nasc_rt_pw_tile12_16(col, w + o * c, b ? b + o : b,\n"
+    "                                         yn + o * ohw + jt, c, 32, ohw);\n"
+    "                else\n"
+    "                    nasc_rt_pw_tile12(col, w + o * c, b ? b + o : b, yn + o * ohw + jt,\n"
+    "                                      c, 32, ohw, nw);\n"
+    "            }\n"
+    "        }\n"
+    "    }\n"
+    "#else\n"
+    "    nasc_rt_pw_strided(x, w, b, y, p);\n"
+    "#endif\n"
+    "}\n";

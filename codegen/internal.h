@@ -50,6 +50,7 @@ typedef enum CgKernel {
     CK_PW_TILE12_16, /* the same on 16 positions (the last column block) */
     CK_PW_TILE12_PRE,
     CK_I2C_S2,       /* dense stride 2 as gathered patches x that tile (emit_c_vec.c) */
+    CK_PW_S2G,       /* strided pointwise as gathered inputs x that tile (emit_c_pw.c) */
     CK_CONV2D_1X1,   /* pointwise, stride 1, no pad, groups 1; then its fused */
     CK_CONV2D_1X1_RELU, /* forms, in the order (pre, addend, act) read as a */
     CK_CONV2D_1X1_ADD,  /* binary number: CK_CONV2D_1X1 + index */
@@ -112,8 +113,8 @@ typedef struct CgKernelDef {
 extern const CgKernelDef cg_kernels[NCK];
 /* Texts of CK_DCONV_S1 and CK_DCONV_S2 (emit_c_conv.c). */
 extern const char cg_k_dconv_s1[], cg_k_dconv_s2[];
-/* Text of CK_PW_STRIDED (emit_c_pw.c). */
-extern const char cg_k_pw_strided[];
+/* Texts of CK_PW_STRIDED and CK_PW_S2G (emit_c_pw.c). */
+extern const char cg_k_pw_strided[], cg_k_pw_s2g[];
 /* Texts of CK_VEC, CK_PW_TILE12(_16, _PRE), CK_DWV3, CK_I2C_S2 (emit_c_vec.c). */
 extern const char cg_k_vec[], cg_k_pw_tile12[], cg_k_pw_tile12_16[], cg_k_pw_tile12_pre[];
 extern const char cg_k_dwv3[], cg_k_i2c_s2[];

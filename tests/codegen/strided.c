@@ -8,8 +8,12 @@
  * last block of 5 or 1 channels that repeats its last one) and 8; output
  * maps of 56 positions (a last block of 32 moved back), 42, 64 (two whole
  * blocks), 9 and 4 (fewer than one block), 1x1; with and without bias, one
- * with a fused addend and relu (the epilogue pass after the call). Outputs
- * resized to 8x8 and concatenated.
+ * with a fused addend and relu (the epilogue pass after the call). Then
+ * 12, 24 and 36 output channels (nasc_rt_pw_s2g on AVX-512 hosts: inputs
+ * gathered into col, the pointwise tiles) on 8x8 (two blocks), 8x7 (a last
+ * block moved back; one with addend and relu), 7x7, 6x6 (a last block of
+ * 16) and 6x5 (30 < 32 positions: nasc_rt_pw_strided). Outputs resized to
+ * 8x8 and concatenated.
  *
  * "linear32": global pooling, then linear layers 37 -> 300 (twice four
  * blocks of 32 outputs at once, then one block and one of 12) -> 140 (four
@@ -79,16 +83,30 @@ Graph *build_strided(Arena *ar)
     ValueId k = pw(g, x, "fused", 13, 2, 2, true, a, ACT_RELU);   /* addend a, relu */
     ValueId t = pw(g, cropped(g, x, 10, 9), "tiny", 13, 3, 3, true, 0, 0); /* 2x2 */
     ValueId u = pw(g, cropped(g, x, 15, 14), "one", 8, 2, 2, false, 0, 0); /* 1x1 */
+    /* oc % 12 == 0 and >= 32 positions: nasc_rt_pw_s2g on AVX-512 hosts */
+    ValueId v = pw(g, x, "g24", 24, 2, 2, true, 0, 0);                 /* 8x8: 2 x 32 */
+    ValueId v2 = pw(g, x15, "g12", 12, 2, 2, false, 0, ACT_RELU);       /* 8x7: 32 + 32 back */
+    ValueId v3 = pw(g, cropped(g, x, 3, 2), "g36", 36, 2, 2, true, 0, ACT_RELU); /* 7x7 */
+    ValueId v4 = pw(g, cropped(g, x, 4, 3), "g12b", 12, 2, 2, true, 0, 0); /* 6x6: 32 + 16 */
+    ValueId v5 = pw(g, x, "g12c", 12, 3, 3, true, 0, 0);                /* 6x5: 30 < 32 */
+    ValueId v6 = pw(g, x15, "g12r", 12, 2, 2, true, v2, ACT_RELU);      /* addend, relu */
     ValueId cat[] = {a,          resized(g, b), resized(g, c), d, resized(g, e),
-                     resized(g, f), resized(g, h), k,          resized(g, t), resized(g, u)};
+                     resized(g, f), resized(g, h), k,          resized(g, t), resized(g, u),
+                     v,          resized(g, v2), resized(g, v3), resized(g, v4),
+                     resized(g, v5), resized(g, v6)};
     ir_graph_add_output(g, cgtest_node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]));
     return g;
 }
 
-/* Every strided 1x1 conv of the case runs the strided pointwise kernel. */
+/* Every strided 1x1 conv of the case runs the strided pointwise kernel,
+ * those with oc % 12 == 0 and >= 32 positions through nasc_rt_pw_s2g. */
 void text_strided(const Graph *g, const char *text, int *failures)
 {
     (void)g;
+    if (!strstr(text, "nasc_rt_pw_s2g(input") || !strstr(text, "nasc_rt_pw_s2g((ws")) {
+        fprintf(stderr, "strided: no call of nasc_rt_pw_s2g\n");
+        (*failures)++;
+    }
     if (!strstr(text, "nasc_rt_pw_strided(input") || !strstr(text, "nasc_rt_pw_strided((ws") ||
         !strstr(text, "nasc_rt_epilogue(")) {
         fprintf(stderr, "strided: a call of nasc_rt_pw_strided or the epilogue is missing\n");
