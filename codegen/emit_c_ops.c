@@ -189,6 +189,13 @@ static const char *const pw_form[8] = {"", "_relu", "_add", "_add_relu", "_pre",
 _Static_assert(CK_CONV2D_1X1_PRE_ADD_RELU - CK_CONV2D_1X1 == 7, "pw_form follows CK_CONV2D_1X1*");
 _Static_assert(CK_CONV2D_1X1P_PRE_ADD_RELU - CK_CONV2D_1X1P == 7, "and CK_CONV2D_1X1P*");
 
+/* Index of node n's form in pw_form (and after CK_CONV2D_1X1 / _1X1P). */
+static int pw_form_index(const Node *n)
+{
+    const Conv2dAttrs *a = &n->attrs.conv;
+    return (a->pre != ACT_NONE) * 4 + (ir_conv_addend(n) != 0) * 2 + (a->act == ACT_RELU);
+}
+
 /* conv2d: a pointwise, dense or depthwise kernel when the geometry allows, else
  * the generic one. x [N,C,H,W], w [OC,C/g,KH,KW], optional b [OC], fused
  * pre / addend / act (ir.h Conv2dAttrs). The pointwise and generic kernels
@@ -220,10 +227,8 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
     if (dense_packed(c, n))
         return cg_emit_pack(c, n); /* emit_c_pack.c */
     const Conv2dAttrs *a = &n->attrs.conv;
-    if (pointwise_unit(c, n) && cg_pwp_takes(c, n)) { /* emit_c_pwp.c */
-        int form = (a->pre != ACT_NONE) * 4 + (ir_conv_addend(n) != 0) * 2 + (a->act == ACT_RELU);
-        return cg_emit_pwp(c, n, form, pw_form[form]);
-    }
+    if (pointwise_unit(c, n) && cg_pwp_takes(c, n)) /* emit_c_pwp.c */
+        return cg_emit_pwp(c, n, pw_form_index(n), pw_form[pw_form_index(n)]);
     ValueId x = n->in[0], w = n->in[1], y = n->out, b = ir_conv_bias(n), r = ir_conv_addend(n);
     const char *xs = cg_val(c, x), *wv = cg_val(c, w), *bs = b ? cg_val(c, b) : "NULL";
     const char *rs = r ? cg_val(c, r) : "NULL", *ys = cg_val(c, y);
@@ -231,7 +236,7 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
     int relu = a->act == ACT_RELU;
     long long ch = dim(c, x, 1), oc = dim(c, y, 1);
     if (pointwise_unit(c, n)) {
-        int form = (a->pre != ACT_NONE) * 4 + (r != 0) * 2 + relu;
+        int form = pw_form_index(n);
         cg_use_kernel(c, (CgKernel)(CK_CONV2D_1X1 + form));
         cg_buf_printf(&c->body, "    nasc_rt_conv2d_1x1%s(%s, %s, %s, %s%s%s, %lld, %lld, %lld, "
                       "%lld);\n", pw_form[form], xs, wv, bs, r ? rs : "", r ? ", " : "", ys,
