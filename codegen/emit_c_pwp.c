@@ -10,8 +10,9 @@
  * are the 12 output channels, which needs an input channel's 12 weights to
  * be one contiguous run, hence the packing; the 32-wide tile of the other
  * blocks reads its broadcasts from the same array. DARTS ImageNet (run_so,
- * gcc 12 -O3 -march=native, AVX-512): 9.77 -> 9.28 ms; Auto-DeepLab's 41x41
- * maps (1681 = 52 x 32 + 17) take it too.
+ * gcc 12 -O3 -march=native, AVX-512): 9.99 -> 9.36 ms. Auto-DeepLab's 41x41
+ * maps (1681 = 52 x 32 + 17) have the size, but its convs' channel counts
+ * are not multiples of 12: the peers' ADL file has no call of it.
  *
  * Rounding: each output is bias + w[o,0] x[0] + w[o,1] x[1] + ... in channel
  * order, one multiply-add per term, in every tile and in the portable loop
