@@ -1,7 +1,7 @@
 /* emit_c_vec.c — kernels in GNU C vector types for AVX-512 hosts, pasted
  * into emitted C files beside the portable ones they stand in for: the
- * pointwise kernel's 12-channel tile, and depthwise 3x3 stride 1 on rows of
- * at most 32 outputs (at the end of this file).
+ * pointwise kernel's 12-channel tile, depthwise 3x3 stride 1 on rows of
+ * at most 32 outputs, and the stems' strided dense conv.
  *
  * Why: the portable tile (6 channels x 32 positions as six float[32]
  * arrays, emit_c_kernels.c) leaves the register allocation to the
@@ -40,6 +40,7 @@ const char cg_k_vec[] =
     "typedef float nasc_rt_v16u __attribute__((vector_size(64), aligned(4), may_alias));\n"
     "typedef float nasc_rt_v8 __attribute__((vector_size(32)));\n"
     "typedef float nasc_rt_v8u __attribute__((vector_size(32), aligned(4), may_alias));\n"
+    "typedef int nasc_rt_v8i __attribute__((vector_size(32)));\n"
     "#define NASC_RT_PREFETCH(p) __builtin_prefetch((p), 0, 2)\n"
     "/* lanes 0, 2, ..., 30 of a:b (the even floats of 32) */\n"
     "#ifdef __clang__\n"
@@ -49,6 +50,20 @@ const char cg_k_vec[] =
     "#define NASC_RT_EVEN16(a, b) \\\n"
     "    __builtin_shuffle(a, b, (nasc_rt_v16i){0, 2, 4, 6, 8, 10, 12, 14, \\\n"
     "                                           16, 18, 20, 22, 24, 26, 28, 30})\n"
+    "#endif\n"
+    "/* lanes k .. k + 15 of a:b (k + 7 for 8 lanes); k a constant */\n"
+    "#ifdef __clang__\n"
+    "#define NASC_RT_EXT16(a, b, k) __builtin_shufflevector(a, b, (k), (k) + 1, (k) + 2, \\\n"
+    "    (k) + 3, (k) + 4, (k) + 5, (k) + 6, (k) + 7, (k) + 8, (k) + 9, (k) + 10, (k) + 11, \\\n"
+    "    (k) + 12, (k) + 13, (k) + 14, (k) + 15)\n"
+    "#define NASC_RT_EXT8(a, b, k) __builtin_shufflevector(a, b, (k), (k) + 1, (k) + 2, \\\n"
+    "    (k) + 3, (k) + 4, (k) + 5, (k) + 6, (k) + 7)\n"
+    "#else\n"
+    "#define NASC_RT_EXT16(a, b, k) __builtin_shuffle(a, b, (nasc_rt_v16i){(k), (k) + 1, \\\n"
+    "    (k) + 2, (k) + 3, (k) + 4, (k) + 5, (k) + 6, (k) + 7, (k) + 8, (k) + 9, (k) + 10, \\\n"
+    "    (k) + 11, (k) + 12, (k) + 13, (k) + 14, (k) + 15})\n"
+    "#define NASC_RT_EXT8(a, b, k) __builtin_shuffle(a, b, (nasc_rt_v8i){(k), (k) + 1, \\\n"
+    "    (k) + 2, (k) + 3, (k) + 4, (k) + 5, (k) + 6, (k) + 7})\n"
     "#endif\n"
     "#endif\n";
 
@@ -194,102 +209,139 @@ const char cg_k_pwp_tile12_17[] =
     "}\n"
     "#endif\n";
 
-/* Depthwise 3x3, stride 1, dilation D (both axes) for rows of 4..32
- * outputs, called first by nasc_rt_dw3s1d1 / dw3s1d2 (emit_c_dw.c), which
- * run their own loops when it returns 0.
+/* Depthwise 3x3, stride 1, dilation D (both axes), "same" pads (D on every
+ * side) on maps 4..32 wide and more than 2D high, called first by
+ * nasc_rt_dw3s1d1 / dw3s1d2 (emit_c_dw.c), which run their own loops when
+ * it returns 0.
  *
- * Why: the portable kernels compute one output row at a time as one chain
- * of 9 dependent multiply-adds per vector, so on DARTS ImageNet's 7x7 and
- * 14x14 maps (one or two vectors per row) they wait on FMA latency. Here R
- * rows x NCH vectors of L lanes are in flight at once (8 to 16 chains).
- * Single convs, gcc 12 -O3 -march=native, AVX-512 Xeon, portable ->
- * vector: 48 ch 28x28 19 -> 13 us, 96 ch 14x14 14 -> 9 us, 192 ch 7x7
- * 12-13 -> 7.4 us.
+ * Why: the kernels before these staged each plane zero-padded into a
+ * stack buffer, row by row. gcc made every row copy a memcpy call: ~180 000
+ * calls per DARTS ImageNet inference, 5.8 % of it in memcpy beside 11 % in
+ * the kernels. These read each input row once, straight from x, as NCH
+ * vectors of L lanes (the last one ANDed with a mask of the lanes inside
+ * the row), and make the column shifts -D and +D with two-input shuffles
+ * against a zero vector, so the left and right padding is in registers.
+ * Input row r then adds its three taps of row ky to the accumulators of
+ * output rows r + D (ky 0, started from the bias), r (ky 1) and r - D
+ * (ky 2, then stored): 2D + 1 rows of NCH accumulators are live. DARTS
+ * ImageNet, gcc 12 -O3 -march=native: 8.98 -> 8.60 ms per inference.
  *
- * The plane is staged zero-padded into a 16 KiB buffer (rows of NCH * L +
- * 2D floats; padding written once, never overwritten), then each output is
- * bias + the 9 taps in (ky, kx) order, as the portable kernel (taps in the
- * padding add w * 0), so equal bit for bit (`codegen.dw_kernels_*`). A row
- * is stored as whole vectors: the lanes past ow spill into the next row,
- * which is stored later; the last row of the last plane is stored lane by
- * lane. So the spill must stay within one row (ow >= NCH * L / 2), and the
- * staged plane within the buffer; otherwise 0 is returned. */
-#define K_DWV(NAME, VT, VTU, L, NCH, D, R)                                                   \
+ * Each output is bias + the 9 taps in (ky, kx) order, as the portable
+ * kernel; taps in the padding columns add w * 0. The rows above and below
+ * the map add nothing to a vector: their w * 0 terms are summed in a float
+ * first (top) or added as one float each (bottom), the same values, so the
+ * outputs equal the portable kernel's bit for bit (`codegen.dw_kernels_*`).
+ * A row is stored as whole vectors: the lanes past the row spill into the
+ * next row, stored later; the last row of the last plane is stored lane by
+ * lane, and read through a zeroed copy so no load passes the end of x. */
+#define K_DWR(NAME, VT, VTU, VI, EXT, L, NCH, D)                                             \
     "__attribute__((noinline))\n"                                                            \
     "static void " NAME "(const float *restrict x, const float *restrict w,\n"              \
     "        const float *restrict b, float *restrict y, const nasc_rt_conv_p *p)\n"         \
     "{\n"                                                                                     \
-    "    enum { L = " #L ", NCH = " #NCH ", D = " #D ", R = " #R " };\n"                         \
-    "    int ow = p->ow, oh = p->oh, rs = NCH * L + 2 * D, last = p->n * p->c - 1;\n"         \
-    "    int rows = (oh + R - 1) / R * R + 2 * D;\n"                                           \
-    "    float buf[4096];\n"                                                                  \
-    "    for (int i = 0; i < rows * rs; i++)\n"                                               \
-    "        buf[i] = 0.0f;\n"                                                                \
+    "    enum { L = " #L ", NCH = " #NCH ", D = " #D ", NA = 2 * D + 1 };\n"                    \
+    "    int wd = p->w, h = p->h, hw = h * wd, last = p->n * p->c - 1;\n"                     \
+    "    int tail = wd - (NCH - 1) * L; /* lanes of the last vector inside the row */\n"     \
+    "    const " VT " z = {0};\n"                                                             \
+    "    " VI " m;\n"                                                                         \
+    "    for (int l = 0; l < L; l++)\n"                                                       \
+    "        m[l] = l < tail ? -1 : 0;\n"                                                     \
     "    for (int nc = 0; nc <= last; nc++) {\n"                                              \
-    "        const float *xc = x + nc * p->h * p->w, *wk = w + nc % p->c * 9;\n"             \
-    "        float *yc = y + nc * oh * ow;\n"                                                 \
-    "        for (int r = 0; r < p->h; r++)\n"                                                \
-    "            for (int i = 0; i < p->w; i++)\n"                                            \
-    "                buf[(r + p->pt) * rs + p->pl + i] = xc[r * p->w + i];\n"                 \
+    "        const float *xc = x + nc * hw, *wk = w + nc % p->c * 9;\n"                       \
+    "        float *yc = y + nc * hw;\n"                                                      \
     "        float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4];\n"             \
     "        float w5 = wk[5], w6 = wk[6], w7 = wk[7], w8 = wk[8];\n"                         \
-    "        float bias = b ? b[nc % p->c] : 0.0f;\n"                                         \
-    "        for (int oy = 0; oy < oh; oy += R) {\n"                                          \
-    "            " VT " acc[R][NCH];\n"                                                       \
-    "            for (int q = 0; q < R; q++)\n"                                               \
-    "                for (int k = 0; k < NCH; k++) {\n"                                       \
-    "                    const float *s = buf + (oy + q) * rs + k * L;\n"                     \
-    "                    " VT " a = (" VT "){0} + bias;\n"                                    \
-    "                    a += w0 * *(const " VTU " *)s;\n"                                    \
-    "                    a += w1 * *(const " VTU " *)(s + D);\n"                              \
-    "                    a += w2 * *(const " VTU " *)(s + 2 * D);\n"                          \
-    "                    a += w3 * *(const " VTU " *)(s + D * rs);\n"                         \
-    "                    a += w4 * *(const " VTU " *)(s + D * rs + D);\n"                     \
-    "                    a += w5 * *(const " VTU " *)(s + D * rs + 2 * D);\n"                 \
-    "                    a += w6 * *(const " VTU " *)(s + 2 * D * rs);\n"                     \
-    "                    a += w7 * *(const " VTU " *)(s + 2 * D * rs + D);\n"                 \
-    "                    a += w8 * *(const " VTU " *)(s + 2 * D * rs + 2 * D);\n"             \
-    "                    acc[q][k] = a;\n"                                                    \
-    "                }\n"                                                                     \
-    "            for (int q = 0; q < R && oy + q < oh; q++)\n"                                \
-    "                for (int k = 0; k < NCH; k++) {\n"                                       \
-    "                    float *yr = yc + (oy + q) * ow + k * L;\n"                           \
-    "                    if (nc == last && oy + q == oh - 1 && k == NCH - 1)\n"               \
-    "                        for (int l = 0; l < ow - k * L; l++)\n"                          \
-    "                            yr[l] = acc[q][k][l];\n"                                     \
-    "                    else\n"                                                              \
-    "                        *(" VTU " *)yr = acc[q][k];\n"                                   \
-    "                }\n"                                                                     \
+    "        float bias = b ? b[nc % p->c] : 0.0f, top = bias;\n"                             \
+    "        top += w0 * 0.0f;\n"                                                             \
+    "        top += w1 * 0.0f;\n"                                                             \
+    "        top += w2 * 0.0f;\n"                                                             \
+    "        " VT " acc[NA][NCH]; /* acc[j]: output row r - D + j */\n"                       \
+    "        for (int j = 0; j < NA; j++)\n"                                                  \
+    "            for (int k = 0; k < NCH; k++)\n"                                             \
+    "                acc[j][k] = z + top;\n"                                                  \
+    "        for (int r = 0; r < h; r++) {\n"                                                 \
+    "            const float *xr = xc + r * wd;\n"                                            \
+    "            " VT " v[NCH], lf[NCH], rt[NCH];\n"                                          \
+    "            for (int k = 0; k < NCH - 1; k++)\n"                                         \
+    "                v[k] = *(const " VTU " *)(xr + k * L);\n"                                \
+    "            if (nc == last && r == h - 1) {\n"                                           \
+    "                float t[L] = {0};\n"                                                     \
+    "                for (int l = 0; l < tail; l++)\n"                                        \
+    "                    t[l] = xr[(NCH - 1) * L + l];\n"                                     \
+    "                v[NCH - 1] = *(const " VTU " *)t;\n"                                     \
+    "            } else {\n"                                                                  \
+    "                v[NCH - 1] = (" VT ")((" VI ") * (const " VTU " *)(xr + (NCH - 1) * L)"  \
+    " & m);\n"                                                                                \
+    "            }\n"                                                                         \
+    "            lf[0] = " EXT "(z, v[0], L - D);\n"                                          \
+    "            for (int k = 1; k < NCH; k++)\n"                                             \
+    "                lf[k] = " EXT "(v[k - 1], v[k], L - D);\n"                               \
+    "            for (int k = 0; k < NCH - 1; k++)\n"                                         \
+    "                rt[k] = " EXT "(v[k], v[k + 1], D);\n"                                   \
+    "            rt[NCH - 1] = " EXT "(v[NCH - 1], z, D);\n"                                  \
+    "            for (int k = 0; k < NCH; k++) {\n"                                           \
+    "                " VT " a = z + bias;\n"                                                  \
+    "                a += w0 * lf[k];\n"                                                      \
+    "                a += w1 * v[k];\n"                                                       \
+    "                a += w2 * rt[k];\n"                                                      \
+    "                acc[2 * D][k] = a;\n"                                                    \
+    "                acc[D][k] += w3 * lf[k];\n"                                              \
+    "                acc[D][k] += w4 * v[k];\n"                                               \
+    "                acc[D][k] += w5 * rt[k];\n"                                              \
+    "                acc[0][k] += w6 * lf[k];\n"                                              \
+    "                acc[0][k] += w7 * v[k];\n"                                               \
+    "                acc[0][k] += w8 * rt[k];\n"                                              \
+    "            }\n"                                                                         \
+    "            for (int k = 0; r >= D && k < NCH; k++)\n"                                  \
+    "                *(" VTU " *)(yc + (r - D) * wd + k * L) = acc[0][k];\n"                  \
+    "            for (int j = 0; j < NA - 1; j++)\n"                                          \
+    "                for (int k = 0; k < NCH; k++)\n"                                         \
+    "                    acc[j][k] = acc[j + 1][k];\n"                                        \
     "        }\n"                                                                             \
+    "        float b6 = w6 * 0.0f, b7 = w7 * 0.0f, b8 = w8 * 0.0f; /* rows below the map */\n" \
+    "        for (int j = 0; j < D; j++)\n"                                                   \
+    "            for (int k = 0; k < NCH; k++) {\n"                                           \
+    "                " VT " a = acc[j][k];\n"                                                 \
+    "                a += b6;\n"                                                              \
+    "                a += b7;\n"                                                              \
+    "                a += b8;\n"                                                              \
+    "                float *yr = yc + (h - D + j) * wd + k * L;\n"                            \
+    "                if (nc == last && j == D - 1 && k == NCH - 1)\n"                         \
+    "                    for (int l = 0; l < tail; l++)\n"                                    \
+    "                        yr[l] = a[l];\n"                                                 \
+    "                else\n"                                                                  \
+    "                    *(" VTU " *)yr = a;\n"                                               \
+    "            }\n"                                                                         \
     "    }\n"                                                                                 \
     "}\n"
-#define K_DWV_D(D)                                                                          \
-    K_DWV("nasc_rt_dwv_8x1_d" #D, "nasc_rt_v8", "nasc_rt_v8u", 8, 1, D, 8)                  \
-    K_DWV("nasc_rt_dwv_8x2_d" #D, "nasc_rt_v8", "nasc_rt_v8u", 8, 2, D, 4)                  \
-    K_DWV("nasc_rt_dwv_16x2_d" #D, "nasc_rt_v16", "nasc_rt_v16u", 16, 2, D, 8)
+#define K_DWR_D(D)                                                                          \
+    K_DWR("nasc_rt_dwr_8x1_d" #D, "nasc_rt_v8", "nasc_rt_v8u", "nasc_rt_v8i",                 \
+          "NASC_RT_EXT8", 8, 1, D)                                                          \
+    K_DWR("nasc_rt_dwr_16x1_d" #D, "nasc_rt_v16", "nasc_rt_v16u", "nasc_rt_v16i",             \
+          "NASC_RT_EXT16", 16, 1, D)                                                        \
+    K_DWR("nasc_rt_dwr_16x2_d" #D, "nasc_rt_v16", "nasc_rt_v16u", "nasc_rt_v16i",             \
+          "NASC_RT_EXT16", 16, 2, D)
 
-/* Rows of ow <= 8: one 8-lane vector, 8 rows; <= 16: two, 4 rows (faster
- * than one 16-lane vector on 14x14); <= 32: two 16-lane vectors, 8 rows. */
+/* Rows of 4..8 floats: one 8-lane vector; 9..16: one 16-lane; 17..32: two. */
 const char cg_k_dwv3[] =
     "#ifdef NASC_RT_VEC\n"
-    K_DWV_D(1) K_DWV_D(2)
+    K_DWR_D(1) K_DWR_D(2)
     "/* Runs depthwise 3x3 stride 1 dilation d with the vector kernels above and\n"
     " * returns 1, or returns 0 for a geometry they do not take (see them). */\n"
     "static int nasc_rt_dwv3(const float *restrict x, const float *restrict w,\n"
     "        const float *restrict b, float *restrict y, const nasc_rt_conv_p *p, int d)\n"
     "{\n"
-    "    int ow = p->ow, l = ow <= 16 ? 8 : 16, nch = ow <= 8 ? 1 : 2;\n"
-    "    int r = nch == 2 && l == 8 ? 4 : 8, rs = nch * l + 2 * d;\n"
-    "    int rows = (p->oh + r - 1) / r * r + 2 * d;\n"
-    "    if (ow < 4 || ow > 32 || 2 * ow < nch * l || rows * rs > 4096 ||\n"
-    "        p->h + p->pt > rows || p->w + p->pl > rs || (d != 1 && d != 2))\n"
+    "    int wd = p->w;\n"
+    "    if (p->kh != 3 || p->kw != 3 || p->sh != 1 || p->sw != 1 || p->pt != d ||\n"
+    "        p->pl != d || p->oh != p->h || p->ow != wd || wd < 4 || wd > 32 ||\n"
+    "        p->h <= 2 * d || (d != 1 && d != 2))\n"
     "        return 0;\n"
-    "    if (l == 8 && nch == 1)\n"
-    "        (d == 1 ? nasc_rt_dwv_8x1_d1 : nasc_rt_dwv_8x1_d2)(x, w, b, y, p);\n"
-    "    else if (l == 8)\n"
-    "        (d == 1 ? nasc_rt_dwv_8x2_d1 : nasc_rt_dwv_8x2_d2)(x, w, b, y, p);\n"
+    "    if (wd <= 8)\n"
+    "        (d == 1 ? nasc_rt_dwr_8x1_d1 : nasc_rt_dwr_8x1_d2)(x, w, b, y, p);\n"
+    "    else if (wd <= 16)\n"
+    "        (d == 1 ? nasc_rt_dwr_16x1_d1 : nasc_rt_dwr_16x1_d2)(x, w, b, y, p);\n"
     "    else\n"
-    "        (d == 1 ? nasc_rt_dwv_16x2_d1 : nasc_rt_dwv_16x2_d2)(x, w, b, y, p);\n"
+    "        (d == 1 ? nasc_rt_dwr_16x2_d1 : nasc_rt_dwr_16x2_d2)(x, w, b, y, p);\n"
     "    return 1;\n"
     "}\n"
     "#endif\n";

@@ -68,7 +68,7 @@ static int same(float a, float b)
     return u == v || ((u | v) & 0x7fffffffu) == 0;
 }
 
-static int checked, bands, failed;
+static int checked, bands, failed, vec;
 
 /* Runs kernel i and the generic kernel on one geometry and counts it. */
 static void run(int i, int n, int c, int h, int w, int pt, int pl, int pb, int pr, int bias)
@@ -106,6 +106,11 @@ static void run(int i, int n, int c, int h, int w, int pt, int pl, int pb, int p
             bad = 1;
         }
     bands += band_rows(k, s, d, ow) < oh;
+#ifdef NASC_RT_VEC
+    /* the geometries nasc_rt_dwv3 (AVX-512 hosts) takes */
+    vec += k == 3 && s == 1 && pt == d && pl == d && pb == d && pr == d && w >= 4 && w <= 32 &&
+           h > 2 * d;
+#endif
     checked++;
     failed += bad;
     free(x);
@@ -117,7 +122,7 @@ static void run(int i, int n, int c, int h, int w, int pt, int pl, int pb, int p
 
 int main(int argc, char **argv)
 {
-    static const int sizes[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 17, 23, 32};
+    static const int sizes[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 16, 17, 23, 32};
     static const int wide[] = {40, 81, 88, 120, 200, 290};
     int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
     int nsz = (int)(sizeof sizes / sizeof *sizes);
@@ -143,7 +148,18 @@ int main(int argc, char **argv)
                     q & 1);
             }
     }
-    printf("dw_harness: %d geometries, %d with several bands, %d differ\n", checked, bands,
-           failed);
+    /* "same" pads on every width the vector kernels take, both dilations */
+    for (int i = 0; i < 2; i++)
+        for (int hi = 0; hi < nsz; hi++)
+            for (int w = 4; w <= 32; w++, combo++)
+                if (!quick || combo % 7 == 0)
+                    run(i, 1 + (int)(combo % 2), 1 + 2 * (int)(combo / 2 % 2), sizes[hi], w, i + 1,
+                        i + 1, i + 1, i + 1, (int)(combo / 4 % 2));
+    printf("dw_harness: %d geometries, %d with several bands, %d on the vector kernels, "
+           "%d differ\n", checked, bands, vec, failed);
+#ifdef NASC_RT_VEC
+    if (vec < (quick ? 50 : 500))
+        return 1;
+#endif
     return failed != 0 || checked < (quick ? 200 : 10000) || bands < (quick ? 5 : 50);
 }
