@@ -423,8 +423,9 @@ static bool emit_pool(CgCtx *c, const Node *n, CgKernel k, const char *fn)
 
 /* The specialised pooling kernel of node n (3x3 window, stride 1 or 2 the
  * same along both axes: every DARTS max_pool_3x3 and avg_pool_3x3), else
- * the generic one. Pads and count_include_pad are any: the border helpers
- * handle them as the generic kernels do. */
+ * the generic one. Average pooling takes any pads and count_include_pad
+ * (the border helper handles them as the generic kernel does); max pooling
+ * pads <= 1 and rows <= CG_MAXPOOL3_W (see K_MAX3 in emit_c_pool.c). */
 static const char *const pool3_name[4] = {"maxpool3s1", "maxpool3s2", "avgpool3s1",
                                           "avgpool3s2"};
 _Static_assert(CK_AVGPOOL3S2 - CK_MAXPOOL3S1 == 3, "pool3_name follows the CK_*POOL3* order");
@@ -435,6 +436,9 @@ static bool emit_pool3(CgCtx *c, const Node *n, CgKernel generic, const char *fn
     int s = a->stride[0];
     if (a->kernel[0] != 3 || a->kernel[1] != 3 || s != a->stride[1] || (s != 1 && s != 2))
         return emit_pool(c, n, generic, fn);
+    bool small_pads = a->pad[0] <= 1 && a->pad[1] <= 1 && a->pad[2] <= 1 && a->pad[3] <= 1;
+    if (generic == CK_MAXPOOL2D && (!small_pads || dim(c, n->in[0], 3) > CG_MAXPOOL3_W))
+        return emit_pool(c, n, generic, fn); /* nasc_rt_maxpool3s* do not take it */
     CgKernel k = (CgKernel)(CK_MAXPOOL3S1 + (generic == CK_AVGPOOL2D) * 2 + (s == 2));
     return emit_pool(c, n, k, pool3_name[k - CK_MAXPOOL3S1]);
 }

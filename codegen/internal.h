@@ -87,8 +87,7 @@ typedef enum CgKernel {
     CK_ADD,
     CK_MAXPOOL2D,
     CK_AVGPOOL2D,
-    CK_MAX_AT,       /* helpers: border outputs of the specialised pooling */
-    CK_AVG_AT,
+    CK_AVG_AT,       /* helper: border outputs of the specialised avg pooling */
     CK_MAXPOOL3S1,   /* 3x3 pooling, stride S along both axes: max s1, s2, */
     CK_MAXPOOL3S2,   /*   then avg s1, s2 (CK_MAXPOOL3S1 + (avg) * 2 + (S == 2)) */
     CK_AVGPOOL3S1,
@@ -137,8 +136,10 @@ bool cg_dconv_fits(const Conv2dAttrs *a, int64_t h, int64_t oh, int64_t kh, int6
 /* Texts of CK_PK_COMMON, CK_PCONV_S1 and CK_PCONV_S2 (emit_c_pack.c). */
 extern const char cg_k_pk_common[], cg_k_pconv_s1[], cg_k_pconv_s2[], cg_k_linear_pk[];
 /* Texts of the pooling kernels (emit_c_pool.c). */
-extern const char cg_k_maxpool2d[], cg_k_avgpool2d[], cg_k_max_at[], cg_k_avg_at[],
+extern const char cg_k_maxpool2d[], cg_k_avgpool2d[], cg_k_avg_at[],
     cg_k_maxpool3s1[], cg_k_maxpool3s2[], cg_k_avgpool3s1[], cg_k_avgpool3s2[], cg_k_gavgpool[];
+/* Widest row nasc_rt_maxpool3s1/s2 take (their stack row holds w + 2). */
+enum { CG_MAXPOOL3_W = 510 };
 /* Texts of the packed pointwise kernels: tiles (emit_c_vec.c), block and
  * forms (emit_c_pwp.c), in CK_PWP_TILE12 .. CK_CONV2D_1X1P_PRE_ADD_RELU order. */
 extern const char cg_k_pwp_tile12[], cg_k_pwp_tile12_17[], cg_k_pwp_block[];

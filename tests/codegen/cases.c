@@ -522,6 +522,23 @@ static Graph *build_pool3(Arena *ar)
     return g;
 }
 
+/* Max pools 3x3 (stride 1 and 2, pads 1) on rows of 510 floats, the widest
+ * nasc_rt_maxpool3s* take, and of 512, which go to the generic kernel.
+ * Output [1,8,3,512]: every map resized to 3x512. */
+static Graph *build_pool3_wide(Arena *ar)
+{
+    Graph *g = ir_graph_new(ar, "pool3_wide");
+    ValueId x = ir_graph_add_input(g, shape4(1, 2, 3, 512), "x");
+    Attrs crop = {.crop = {0, 2}};
+    ValueId m[2] = {x, NODE(g, OP_CROP, &crop, x)}, out[4];
+    for (int i = 0; i < 4; i++) {
+        Attrs a = pool_a(3, 3, 1 + i % 2, 1 + i % 2, 1, 1, 1, 1, 0);
+        out[i] = resize(g, NODE(g, OP_MAXPOOL2D, &a, m[i / 2]), 3, 512, 0);
+    }
+    ir_graph_add_output(g, NODE(g, OP_CONCAT, NULL, out[0], out[1], out[2], out[3]));
+    return g;
+}
+
 /* ---- checks on the emitted text ---- */
 
 static void need(const char *text, const char *s, int *failures)
@@ -724,6 +741,15 @@ static void text_pool3(const Graph *g, const char *text, int *failures)
     }
 }
 
+/* The 510-wide maps run the specialised kernels, the 512-wide ones the generic. */
+static void text_pool3_wide(const Graph *g, const char *text, int *failures)
+{
+    (void)g;
+    need(text, "nasc_rt_maxpool3s1(", failures);
+    need(text, "nasc_rt_maxpool3s2(", failures);
+    need(text, "nasc_rt_maxpool2d(", failures);
+}
+
 const Case cases[] = {
     {"mixed", "genotype: test\nweights: seeded random", build_mixed, false, false, true,
      text_mixed},
@@ -738,6 +764,7 @@ const Case cases[] = {
     {"leaky", NULL, build_leaky, false, true, true, text_leaky},
     {"kernels", NULL, build_kernels, false, false, true, text_kernels},
     {"pool3", NULL, build_pool3, false, true, true, text_pool3},
+    {"pool3_wide", NULL, build_pool3_wide, false, true, true, text_pool3_wide},
     {"dense", NULL, build_dense, false, false, true, text_dense},
     {"dw", NULL, build_dw, false, false, true, text_dw},
     {"fused", NULL, build_fused, false, false, true, text_fused},
