@@ -218,13 +218,15 @@ const char cg_k_pwp_tile12_17[] =
  * stack buffer, row by row. gcc made every row copy a memcpy call: ~180 000
  * calls per DARTS ImageNet inference, 5.8 % of it in memcpy beside 11 % in
  * the kernels. These read each input row once, straight from x, as NCH
- * vectors of L lanes (the last one ANDed with a mask of the lanes inside
- * the row), and make the column shifts -D and +D with two-input shuffles
- * against a zero vector, so the left and right padding is in registers.
- * Input row r then adds its three taps of row ky to the accumulators of
- * output rows r + D (ky 0, started from the bias), r (ky 1) and r - D
- * (ky 2, then stored): 2D + 1 rows of NCH accumulators are live. DARTS
- * ImageNet, gcc 12 -O3 -march=native: 8.98 -> 8.60 ms per inference.
+ * vectors v<k> of L lanes (the last one ANDed with a mask of the lanes
+ * inside the row), and make the column shifts -D and +D (lf<k>, rt<k>) with
+ * two-input shuffles against a zero vector, so the left and right padding
+ * is in registers. Input row r then adds its three taps of row ky to the
+ * accumulators of output rows r + D (ky 0, started from the bias), r (ky 1)
+ * and r - D (ky 2, then stored): a<j>_<k> holds output row r - D + j, and
+ * the 2D + 1 rows rotate by assignment. They are named variables, not an
+ * array: gcc kept an array of them on the stack (16x2: 23 cycles a row).
+ * DARTS ImageNet, gcc 12 -O3 -march=native: 8.98 -> 8.60 ms per inference.
  *
  * Each output is bias + the 9 taps in (ky, kx) order, as the portable
  * kernel; taps in the padding columns add w * 0. The rows above and below
@@ -234,16 +236,65 @@ const char cg_k_pwp_tile12_17[] =
  * A row is stored as whole vectors: the lanes past the row spill into the
  * next row, stored later; the last row of the last plane is stored lane by
  * lane, and read through a zeroed copy so no load passes the end of x. */
+#define DWR_EACH1(M) M("0")
+#define DWR_EACH2(M) M("0") M("1")
+/* The last vector of row r: masked, or for the call's last row a copy. */
+#define DWR_LAST(k, OFF)                                                                    \
+    "            if (nc == last && r == h - 1) {\n"                                           \
+    "                float t[L] = {0};\n"                                                     \
+    "                for (int l = 0; l < tail; l++)\n"                                        \
+    "                    t[l] = xr[" OFF " + l];\n"                                           \
+    "                v" k " = *(const vtu *)t;\n"                                             \
+    "            } else {\n"                                                                  \
+    "                v" k " = (vt)((vti) * (const vtu *)(xr + " OFF ") & m);\n"               \
+    "            }\n"
+#define DWR_LOAD1(EXT)                                                                      \
+    "            vt v0;\n"                                                                    \
+    DWR_LAST("0", "0")                                                                        \
+    "            vt lf0 = " EXT "(z, v0, L - D), rt0 = " EXT "(v0, z, D);\n"
+#define DWR_LOAD2(EXT)                                                                      \
+    "            vt v0 = *(const vtu *)xr, v1;\n"                                             \
+    DWR_LAST("1", "L")                                                                        \
+    "            vt lf0 = " EXT "(z, v0, L - D), lf1 = " EXT "(v0, v1, L - D);\n"             \
+    "            vt rt0 = " EXT "(v0, v1, D), rt1 = " EXT "(v1, z, D);\n"
+/* Chunk k's taps; MID and NEW: the accumulators of output rows r and r + D. */
+#define DWR_TAPS(k, MID, NEW)                                                               \
+    "            " NEW "_" k " = z + bias;\n"                                                 \
+    "            " NEW "_" k " += w0 * lf" k ";\n"                                            \
+    "            " NEW "_" k " += w1 * v" k ";\n"                                             \
+    "            " NEW "_" k " += w2 * rt" k ";\n"                                            \
+    "            " MID "_" k " += w3 * lf" k ";\n"                                            \
+    "            " MID "_" k " += w4 * v" k ";\n"                                             \
+    "            " MID "_" k " += w5 * rt" k ";\n"                                            \
+    "            a0_" k " += w6 * lf" k ";\n"                                                 \
+    "            a0_" k " += w7 * v" k ";\n"                                                  \
+    "            a0_" k " += w8 * rt" k ";\n"
+#define DWR_TAPS_D1(k) DWR_TAPS(k, "a1", "a2")
+#define DWR_TAPS_D2(k) DWR_TAPS(k, "a2", "a4")
+#define DWR_STORE(k) "                *(vtu *)(yc + (r - D) * wd + " k " * L) = a0_" k ";\n"
+#define DWR_DECL_D1(k) "        vt a0_" k " = z + top, a1_" k " = a0_" k ", a2_" k " = z;\n"
+#define DWR_DECL_D2(k)                                                                      \
+    "        vt a0_" k " = z + top, a1_" k " = a0_" k ", a2_" k " = a0_" k ", a3_" k            \
+    " = a0_" k ", a4_" k " = z;\n"
+#define DWR_ROT_D1(k) "            a0_" k " = a1_" k ", a1_" k " = a2_" k ";\n"
+#define DWR_ROT_D2(k)                                                                       \
+    "            a0_" k " = a1_" k ", a1_" k " = a2_" k ", a2_" k " = a3_" k ", a3_" k        \
+    " = a4_" k ";\n"
+#define DWR_FIN_D1(k) "        fin[0][" k "] = a0_" k ";\n"
+#define DWR_FIN_D2(k) "        fin[0][" k "] = a0_" k ", fin[1][" k "] = a1_" k ";\n"
 #define K_DWR(NAME, VT, VTU, VI, EXT, L, NCH, D)                                             \
     "__attribute__((noinline))\n"                                                            \
     "static void " NAME "(const float *restrict x, const float *restrict w,\n"              \
     "        const float *restrict b, float *restrict y, const nasc_rt_conv_p *p)\n"         \
     "{\n"                                                                                     \
-    "    enum { L = " #L ", NCH = " #NCH ", D = " #D ", NA = 2 * D + 1 };\n"                    \
+    "    typedef " VT " vt;\n"                                                                \
+    "    typedef " VTU " vtu;\n"                                                              \
+    "    typedef " VI " vti;\n"                                                               \
+    "    enum { L = " #L ", NCH = " #NCH ", D = " #D " };\n"                                    \
     "    int wd = p->w, h = p->h, hw = h * wd, last = p->n * p->c - 1;\n"                     \
     "    int tail = wd - (NCH - 1) * L; /* lanes of the last vector inside the row */\n"     \
-    "    const " VT " z = {0};\n"                                                             \
-    "    " VI " m;\n"                                                                         \
+    "    const vt z = {0};\n"                                                                 \
+    "    vti m;\n"                                                                            \
     "    for (int l = 0; l < L; l++)\n"                                                       \
     "        m[l] = l < tail ? -1 : 0;\n"                                                     \
     "    for (int nc = 0; nc <= last; nc++) {\n"                                              \
@@ -255,53 +306,22 @@ const char cg_k_pwp_tile12_17[] =
     "        top += w0 * 0.0f;\n"                                                             \
     "        top += w1 * 0.0f;\n"                                                             \
     "        top += w2 * 0.0f;\n"                                                             \
-    "        " VT " acc[NA][NCH]; /* acc[j]: output row r - D + j */\n"                       \
-    "        for (int j = 0; j < NA; j++)\n"                                                  \
-    "            for (int k = 0; k < NCH; k++)\n"                                             \
-    "                acc[j][k] = z + top;\n"                                                  \
+    DWR_EACH##NCH(DWR_DECL_D##D)                                                              \
     "        for (int r = 0; r < h; r++) {\n"                                                 \
     "            const float *xr = xc + r * wd;\n"                                            \
-    "            " VT " v[NCH], lf[NCH], rt[NCH];\n"                                          \
-    "            for (int k = 0; k < NCH - 1; k++)\n"                                         \
-    "                v[k] = *(const " VTU " *)(xr + k * L);\n"                                \
-    "            if (nc == last && r == h - 1) {\n"                                           \
-    "                float t[L] = {0};\n"                                                     \
-    "                for (int l = 0; l < tail; l++)\n"                                        \
-    "                    t[l] = xr[(NCH - 1) * L + l];\n"                                     \
-    "                v[NCH - 1] = *(const " VTU " *)t;\n"                                     \
-    "            } else {\n"                                                                  \
-    "                v[NCH - 1] = (" VT ")((" VI ") * (const " VTU " *)(xr + (NCH - 1) * L)"  \
-    " & m);\n"                                                                                \
+    DWR_LOAD##NCH(EXT)                                                                        \
+    DWR_EACH##NCH(DWR_TAPS_D##D)                                                              \
+    "            if (r >= D) {\n"                                                             \
+    DWR_EACH##NCH(DWR_STORE)                                                                  \
     "            }\n"                                                                         \
-    "            lf[0] = " EXT "(z, v[0], L - D);\n"                                          \
-    "            for (int k = 1; k < NCH; k++)\n"                                             \
-    "                lf[k] = " EXT "(v[k - 1], v[k], L - D);\n"                               \
-    "            for (int k = 0; k < NCH - 1; k++)\n"                                         \
-    "                rt[k] = " EXT "(v[k], v[k + 1], D);\n"                                   \
-    "            rt[NCH - 1] = " EXT "(v[NCH - 1], z, D);\n"                                  \
-    "            for (int k = 0; k < NCH; k++) {\n"                                           \
-    "                " VT " a = z + bias;\n"                                                  \
-    "                a += w0 * lf[k];\n"                                                      \
-    "                a += w1 * v[k];\n"                                                       \
-    "                a += w2 * rt[k];\n"                                                      \
-    "                acc[2 * D][k] = a;\n"                                                    \
-    "                acc[D][k] += w3 * lf[k];\n"                                              \
-    "                acc[D][k] += w4 * v[k];\n"                                               \
-    "                acc[D][k] += w5 * rt[k];\n"                                              \
-    "                acc[0][k] += w6 * lf[k];\n"                                              \
-    "                acc[0][k] += w7 * v[k];\n"                                               \
-    "                acc[0][k] += w8 * rt[k];\n"                                              \
-    "            }\n"                                                                         \
-    "            for (int k = 0; r >= D && k < NCH; k++)\n"                                  \
-    "                *(" VTU " *)(yc + (r - D) * wd + k * L) = acc[0][k];\n"                  \
-    "            for (int j = 0; j < NA - 1; j++)\n"                                          \
-    "                for (int k = 0; k < NCH; k++)\n"                                         \
-    "                    acc[j][k] = acc[j + 1][k];\n"                                        \
+    DWR_EACH##NCH(DWR_ROT_D##D)                                                               \
     "        }\n"                                                                             \
+    "        vt fin[D][NCH]; /* output rows h - D .. h - 1 */\n"                              \
+    DWR_EACH##NCH(DWR_FIN_D##D)                                                               \
     "        float b6 = w6 * 0.0f, b7 = w7 * 0.0f, b8 = w8 * 0.0f; /* rows below the map */\n" \
     "        for (int j = 0; j < D; j++)\n"                                                   \
     "            for (int k = 0; k < NCH; k++) {\n"                                           \
-    "                " VT " a = acc[j][k];\n"                                                 \
+    "                vt a = fin[j][k];\n"                                                     \
     "                a += b6;\n"                                                              \
     "                a += b7;\n"                                                              \
     "                a += b8;\n"                                                              \
@@ -310,7 +330,7 @@ const char cg_k_pwp_tile12_17[] =
     "                    for (int l = 0; l < tail; l++)\n"                                    \
     "                        yr[l] = a[l];\n"                                                 \
     "                else\n"                                                                  \
-    "                    *(" VTU " *)yr = a;\n"                                               \
+    "                    *(vtu *)yr = a;\n"                                                   \
     "            }\n"                                                                         \
     "    }\n"                                                                                 \
     "}\n"
