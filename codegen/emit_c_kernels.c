@@ -41,7 +41,9 @@ static const char k_pool_p[] =
     "typedef struct nasc_rt_pool_p {\n"
     "    int nc, h, w, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, count_include_pad;\n"
     "} nasc_rt_pool_p;\n"
-    "\n"
+    ;
+
+static const char k_window[] =
     "/* Window of output o along one axis, clipped to the input: [*lo, *hi).\n"
     " * Returns its size clipped to the padded input only, which is the divisor\n"
     " * of average pooling with count_include_pad. */\n"
@@ -564,6 +566,7 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_SPAN] = {k_span, {-1, -1}, false},
     [CK_CONV_P] = {k_conv_p, {-1, -1}, false},
     [CK_POOL_P] = {k_pool_p, {-1, -1}, false},
+    [CK_WINDOW] = {k_window, {-1, -1}, false},
     [CK_EPILOGUE] = {k_epilogue, {-1, -1}, false},
     [CK_CONV_PLANE] = {k_conv_plane, {CK_SPAN, CK_CONV_P}, false},
     [CK_CONV_PLANE_PRE] = {k_conv_plane_pre, {CK_SPAN, CK_CONV_P}, false},
@@ -620,9 +623,9 @@ const CgKernelDef cg_kernels[NCK] = {
     [CK_RELU] = {k_relu, {-1, -1}, false},
     [CK_LEAKY_RELU] = {k_leaky_relu, {-1, -1}, false},
     [CK_ADD] = {k_add, {-1, -1}, false},
-    [CK_MAXPOOL2D] = {cg_k_maxpool2d, {CK_POOL_P, -1}, false},
-    [CK_AVGPOOL2D] = {cg_k_avgpool2d, {CK_POOL_P, -1}, false},
-    [CK_AVG_AT] = {cg_k_avg_at, {CK_POOL_P, -1}, false},
+    [CK_MAXPOOL2D] = {cg_k_maxpool2d, {CK_POOL_P, CK_WINDOW}, false},
+    [CK_AVGPOOL2D] = {cg_k_avgpool2d, {CK_POOL_P, CK_WINDOW}, false},
+    [CK_AVG_AT] = {cg_k_avg_at, {CK_POOL_P, CK_WINDOW}, false},
     [CK_MAXPOOL3S1] = {cg_k_maxpool3s1, {CK_POOL_P, -1}, false},
     [CK_MAXPOOL3S2] = {cg_k_maxpool3s2, {CK_POOL_P, -1}, false},
     [CK_AVGPOOL3S1] = {cg_k_avgpool3s1, {CK_AVG_AT, CK_SPAN}, false},

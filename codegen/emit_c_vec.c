@@ -42,6 +42,15 @@ const char cg_k_vec[] =
     "typedef float nasc_rt_v8u __attribute__((vector_size(32), aligned(4), may_alias));\n"
     "typedef int nasc_rt_v8i __attribute__((vector_size(32)));\n"
     "#define NASC_RT_PREFETCH(p) __builtin_prefetch((p), 0, 2)\n"
+    "/* Functions in 64-byte vectors: clang otherwise splits them into 32-byte\n"
+    " * halves where it prefers 256-bit vectors (-march=native on AVX-512 CPUs),\n"
+    " * which spills the tiles' accumulators (DARTS ImageNet 20 ms -> 8.5 ms);\n"
+    " * gcc takes the pragma at the top of the file. */\n"
+    "#ifdef __clang__\n"
+    "#define NASC_RT_W512 __attribute__((min_vector_width(512)))\n"
+    "#else\n"
+    "#define NASC_RT_W512\n"
+    "#endif\n"
     "/* lanes 0, 2, ..., 30 of a:b (the even floats of 32) */\n"
     "#ifdef __clang__\n"
     "#define NASC_RT_EVEN16(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, \\\n"
@@ -65,6 +74,9 @@ const char cg_k_vec[] =
     "#define NASC_RT_EXT8(a, b, k) __builtin_shuffle(a, b, (nasc_rt_v8i){(k), (k) + 1, \\\n"
     "    (k) + 2, (k) + 3, (k) + 4, (k) + 5, (k) + 6, (k) + 7})\n"
     "#endif\n"
+    "#endif\n"
+    "#ifndef NASC_RT_W512\n"
+    "#define NASC_RT_W512\n"
     "#endif\n";
 
 /* Twelve lines, one per channel r of the tile, of text T(r). */
@@ -95,7 +107,7 @@ const char cg_k_vec[] =
     "/* y[o0..o0+12, j..j+32) of a pointwise convolution, as nasc_rt_pw_tile" SFX "\n"       \
     " * with 12 channels: 24 accumulators of 16 lanes, one variable each, so\n"               \
     " * they stay in registers. Rows of x are hw floats apart, of y ys. */\n"                \
-    "__attribute__((noinline))\n"                                                             \
+    "__attribute__((noinline)) NASC_RT_W512\n"                                              \
     "static void nasc_rt_pw_tile12" SFX "(const float *restrict x, const float *restrict w,\n" \
     "        const float *restrict b, float *restrict y, int c, int hw, int ys,\n"          \
     "        const float *nw)\n"                                                              \
@@ -129,7 +141,7 @@ const char cg_k_pw_tile12[] = K_PW_TILE12("", "");
 const char cg_k_pw_tile12_16[] =
     "#ifdef NASC_RT_VEC\n"
     "/* y[o0..o0+12, j..j+16): nasc_rt_pw_tile12 on 16 positions. */\n"
-    "__attribute__((noinline))\n"
+    "__attribute__((noinline)) NASC_RT_W512\n"
     "static void nasc_rt_pw_tile12_16(const float *restrict x, const float *restrict w,\n"
     "        const float *restrict b, float *restrict y, int c, int hw, int ys)\n"
     "{\n"
@@ -155,7 +167,7 @@ const char cg_k_pwp_tile12[] =
     "/* y[0..12, 0..32) of a pointwise convolution on packed weights wp (12 per\n"
     " * input channel); rows of x are xs floats apart, of y ys. nw: the next\n"
     " * tile's weights, prefetched (or NULL). */\n"
-    "__attribute__((noinline))\n"
+    "__attribute__((noinline)) NASC_RT_W512\n"
     "static void nasc_rt_pwp_tile12(const float *restrict x, const float *restrict wp,\n"
     "        const float *restrict b, float *restrict y, int c, int xs, int ys,\n"
     "        const float *nw)\n"
@@ -188,7 +200,7 @@ const char cg_k_pwp_tile12_17[] =
     "#ifdef NASC_RT_VEC\n"
     "/* y[0..12, 0..17) as nasc_rt_pwp_tile12: positions 0..15 as lanes, position\n"
     " * 16 in ac, whose lanes are the output channels. */\n"
-    "__attribute__((noinline))\n"
+    "__attribute__((noinline)) NASC_RT_W512\n"
     "static void nasc_rt_pwp_tile12_17(const float *restrict x, const float *restrict wp,\n"
     "        const float *restrict b, float *restrict y, int c, int xs, int ys)\n"
     "{\n"
@@ -283,7 +295,7 @@ const char cg_k_pwp_tile12_17[] =
 #define DWR_FIN_D1(k) "        fin[0][" k "] = a0_" k ";\n"
 #define DWR_FIN_D2(k) "        fin[0][" k "] = a0_" k ", fin[1][" k "] = a1_" k ";\n"
 #define K_DWR(NAME, VT, VTU, VI, EXT, L, NCH, D)                                             \
-    "__attribute__((noinline))\n"                                                            \
+    "__attribute__((noinline)) NASC_RT_W512\n"                                              \
     "static void " NAME "(const float *restrict x, const float *restrict w,\n"              \
     "        const float *restrict b, float *restrict y, const nasc_rt_conv_p *p)\n"         \
     "{\n"                                                                                     \
@@ -395,6 +407,7 @@ const char cg_k_dwv3[] =
     "/* " WHAT " with a horizontal stride of 2 and oc % 12 == 0 as a GEMM of\n"             \
     " * gathered patches through nasc_rt_pw_tile12 (AVX-512 hosts), else\n"                 \
     " * nasc_rt_" OTHER "; then + r and relu when set. */\n"                                \
+    "NASC_RT_W512\n"                                                                        \
     "static void nasc_rt_i2c_" SFX "(const float *restrict x, const float *restrict w,\n"   \
     "        const float *restrict b, const float *restrict r, float *restrict y,\n"        \
     "        const nasc_rt_conv_p *p, int relu)\n"                                          \

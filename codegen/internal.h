@@ -31,6 +31,7 @@ typedef enum CgKernel {
     CK_SPAN,         /* helper: output range whose window tap is in bounds */
     CK_CONV_P,       /* struct nasc_rt_conv_p */
     CK_POOL_P,       /* struct nasc_rt_pool_p */
+    CK_WINDOW,       /* nasc_rt_window: a pooling window clipped to the input */
     CK_EPILOGUE,     /* helper: a conv's fused addend and relu, after its kernel */
     CK_CONV_PLANE,   /* one input plane * one KHxKW filter into one output plane */
     CK_CONV_PLANE_PRE, /* the same, reading relu(x) (a fused pre=relu) */
