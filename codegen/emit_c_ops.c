@@ -203,10 +203,12 @@ static int pw_form_index(const Node *n)
  * and dense kernels have no prologue, so a pre=relu conv goes to the
  * generic kernel, and get the epilogue as a nasc_rt_epilogue pass over
  * their output right after the call. */
-void cg_conv_params(CgCtx *c, const Node *n)
+/* The params of conv n reading x with top and left pads pt, pl (its own x
+ * and pads, or a folded crop's input: crop_folds). */
+static void conv_params_on(CgCtx *c, const Node *n, ValueId x, int pt, int pl)
 {
     const Conv2dAttrs *a = &n->attrs.conv;
-    ValueId x = n->in[0], w = n->in[1], y = n->out;
+    ValueId w = n->in[1], y = n->out;
     cg_buf_printf(&c->body,
                   "    {\n"
                   "        static const nasc_rt_conv_p p = {\n"
@@ -217,7 +219,24 @@ void cg_conv_params(CgCtx *c, const Node *n)
                   "            .groups = %d};\n",
                   dim(c, x, 0), dim(c, x, 1), dim(c, x, 2), dim(c, x, 3), dim(c, y, 1),
                   dim(c, y, 2), dim(c, y, 3), dim(c, w, 2), dim(c, w, 3), a->stride[0],
-                  a->stride[1], a->pad[0], a->pad[1], a->dilation[0], a->dilation[1], a->groups);
+                  a->stride[1], pt, pl, a->dilation[0], a->dilation[1], a->groups);
+}
+
+void cg_conv_params(CgCtx *c, const Node *n)
+{
+    conv_params_on(c, n, n->in[0], n->attrs.conv.pad[0], n->attrs.conv.pad[1]);
+}
+
+/* Whether the crop producing v is folded into its readers (the workspace
+ * plan's crop view, passes/passes.h: plan_crop_is_view): every one is a
+ * strided 1x1 conv reading it as x, which reads the crop's input in place
+ * with the crop's offset as negative pads (nasc_rt_pw_strided and pw_s2g
+ * take them), and the crop is not emitted. Why: FactorizedReduce's
+ * x[:, :, 1:, 1:] copied nearly a whole map of which its conv reads a quarter
+ * (DARTS ImageNet: three crops, ~1 % of the net in the JIT profile). */
+static bool crop_folds(CgCtx *c, ValueId v)
+{
+    return plan_crop_is_view(c->g, v);
 }
 
 static bool emitc_conv2d(CgCtx *c, const Node *n)
@@ -230,6 +249,9 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
     if (pointwise_unit(c, n) && cg_pwp_takes(c, n)) /* emit_c_pwp.c */
         return cg_emit_pwp(c, n, pw_form_index(n), pw_form[pw_form_index(n)]);
     ValueId x = n->in[0], w = n->in[1], y = n->out, b = ir_conv_bias(n), r = ir_conv_addend(n);
+    const Node *crop = crop_folds(c, x) ? &c->g->nodes[c->g->vals[x].producer] : NULL;
+    if (crop)
+        x = crop->in[0]; /* read in place, at the crop's offset (below) */
     const char *xs = cg_val(c, x), *wv = cg_val(c, w), *bs = b ? cg_val(c, b) : "NULL";
     const char *rs = r ? cg_val(c, r) : "NULL", *ys = cg_val(c, y);
     const char *sfx = a->pre == ACT_RELU ? "_pre" : "";
@@ -244,12 +266,17 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
         return true;
     }
     bool depthwise = a->groups == ch && oc == ch;
-    CgKernel k = a->pre ? CK_CONV2D_PRE : depthwise ? dw_kernel(c, n)
-                 : !strided_pointwise(c, n) ? dense_kernel(c, n)
-                 : s2g_takes(c, n) ? CK_PW_S2G : CK_PW_STRIDED;
+    CgKernel k = a->pre ? CK_CONV2D_PRE
+                 : strided_pointwise(c, n) ? (s2g_takes(c, n) ? CK_PW_S2G : CK_PW_STRIDED)
+                 : depthwise ? dw_kernel(c, n) : dense_kernel(c, n);
     bool generic = k == CK_CONV2D || k == CK_CONV2D_PRE;
     cg_use_kernel(c, k);
-    cg_conv_params(c, n);
+    if (crop) {
+        NASC_ASSERT(k == CK_PW_S2G || k == CK_PW_STRIDED);
+        conv_params_on(c, n, x, -crop->attrs.crop.top, -crop->attrs.crop.left);
+    } else {
+        cg_conv_params(c, n);
+    }
     if (k == CK_I2C_S2) {
         cg_use_kernel(c, CK_EPILOGUE);
         cg_buf_printf(&c->body, "        nasc_rt_i2c_s2(%s, %s, %s, %s, %s, &p, %d);\n    }\n",
@@ -507,6 +534,10 @@ static bool emitc_crop(CgCtx *c, const Node *n)
 {
     ValueId x = n->in[0], y = n->out;
     const char *xs = cg_val(c, x);
+    if (crop_folds(c, y)) {
+        cg_buf_printf(&c->body, "    /* not copied: its readers read %s in place */\n", xs);
+        return true;
+    }
     cg_use_kernel(c, CK_CROP);
     cg_buf_printf(&c->body, "    nasc_rt_crop(%s, %s, %lld, %lld, %lld, %lld, %lld, %d, %d);\n",
                   xs, cg_val(c, y), dim(c, x, 0) * dim(c, x, 1), dim(c, x, 2), dim(c, x, 3),

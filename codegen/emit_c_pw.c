@@ -85,8 +85,10 @@
 
 #define PS_DRIVER                                                                           \
     "/* Pointwise convolution with strides sh, sw and no padding (groups 1, 1x1\n"          \
-    " * filter); b may be NULL. Blocks of 32 output positions along the flattened\n"       \
-    " * map, their inputs gathered 16 channels at a time; see nasc_rt_pws_tile. */\n"      \
+    " * filter); b may be NULL. Pads pt, pl <= 0 only when a crop of x was folded\n"      \
+    " * in: output (i, j) reads x[i sh - pt, j sw - pl]. Blocks of 32 output\n"           \
+    " * positions along the flattened map, their inputs gathered 16 channels at a\n"      \
+    " * time; see nasc_rt_pws_tile. */\n"                                                 \
     "static void nasc_rt_pw_strided(const float *restrict x, const float *restrict w,\n"   \
     "        const float *restrict b, float *restrict y, const nasc_rt_conv_p *p)\n"        \
     "{\n"                                                                                   \
@@ -100,7 +102,8 @@
     "            int j = j0 + np <= ohw ? j0 : ohw - np;\n"                                 \
     "            for (int q = 0; q < 32; q++) {\n"                                          \
     "                int t = j + (q < np ? q : np - 1);\n"                                  \
-    "                off[q] = t / p->ow * p->sh * p->w + t % p->ow * p->sw;\n"              \
+    "                off[q] = (t / p->ow * p->sh - p->pt) * p->w + t % p->ow * p->sw -\n"  \
+    "                         p->pl;\n"                                                    \
     "            }\n"                                                                       \
     "            for (int i0 = 0; i0 < p->c; i0 += 16) {\n"                                 \
     "                int ni = p->c - i0 < 16 ? p->c - i0 : 16;\n"                           \
@@ -150,7 +153,8 @@ const char cg_k_pw_s2g[] =
     "            int nt = ohw - j0 <= 16 ? 16 : 32, jt = j + 32 - nt; /* [jt, jt + nt) */\n"
     "            for (int q = 0; q < nt; q++) {\n"
     "                int t = jt + q;\n"
-    "                off[q] = t / p->ow * p->sh * p->w + t % p->ow * p->sw;\n"
+    "                off[q] = (t / p->ow * p->sh - p->pt) * p->w + t % p->ow * p->sw -\n"
+    "                         p->pl;\n"
     "            }\n"
     "            for (int i = 0; i < c; i++)\n"
     "                for (int q = 0; q < nt; q++)\n"

@@ -25,7 +25,10 @@
  *                 concat copies only the others;
  *   PLAN_INPLACE  an elementwise op (relu, leaky_relu, add) writes over an
  *                 operand of its shape when everything in the operand's
- *                 bytes is dead after it (never into a live concat slot).
+ *                 bytes is dead after it (never into a live concat slot);
+ *   PLAN_CROP_VIEW a crop read only by strided 1x1 convs (plan_crop_is_view)
+ *                 gets no bytes: its readers read the crop's input in place,
+ *                 so that input lives until the last of them.
  * Merged values form a slot; each keeps its own live interval, so unwritten
  * parts of a slot are free for others. Placement: first fit in node order
  * and largest-first best fit, each refined against the lower bound; the
@@ -34,8 +37,16 @@
 enum {
     PLAN_CONCAT = 1 << 0,
     PLAN_INPLACE = 1 << 1,
-    PLAN_DEFAULT = PLAN_CONCAT | PLAN_INPLACE, /* what the float C emitter uses */
+    PLAN_CROP_VIEW = 1 << 2,
+    PLAN_DEFAULT = PLAN_CONCAT | PLAN_INPLACE | PLAN_CROP_VIEW, /* the float C emitter's */
 };
+
+/* Whether v is a crop (no graph output) whose every reader is a conv reading
+ * it as x with a 1x1 filter, groups 1, a stride other than 1 x 1, no padding
+ * and no pre: FactorizedReduce's x[:, :, 1:, 1:]. The float C emitter runs
+ * such convs on the crop's input with the crop's offset as negative pads and
+ * does not emit the crop (codegen/emit_c_ops.c: crop_folds). */
+bool plan_crop_is_view(const Graph *g, ValueId v);
 
 typedef struct MemPlan {
     int64_t *offset;      /* per value: byte offset in the workspace, or -1 (params,

@@ -27,6 +27,8 @@
  *     and an operand inside a slot that is still read later does not qualify
  *     (the write would clobber it). The elementwise kernels read x[i] before
  *     they write y[i].
+ *   - crop views (PLAN_CROP_VIEW, plan_crop_is_view): such a crop takes no
+ *     slot, and each of its readers counts as a reader of the crop's input.
  * Every member is written once, by its producer, and members of one slot
  * share bytes only where one contains the other (a concat and its operands,
  * an in-place result and its operand), so the pieces' intervals are all the
@@ -93,20 +95,59 @@ static int64_t round_up(int64_t bytes)
 
 /* Values with a workspace slot: results of live, non-param nodes that are
  * not graph outputs (those are written straight into the caller's buffer). */
-static void find_slots(Planner *p)
+static bool is_graph_output(const Graph *g, ValueId v)
+{
+    for (uint32_t i = 0; i < g->noutput; i++)
+        if (g->outputs[i] == v)
+            return true;
+    return false;
+}
+
+bool plan_crop_is_view(const Graph *g, ValueId v)
+{
+    NodeId producer = g->vals[v].producer;
+    if (!producer || g->nodes[producer].op != OP_CROP || is_graph_output(g, v))
+        return false;
+    uint32_t readers = 0;
+    for (NodeId id = 1; id < g->nnode; id++) {
+        const Node *n = &g->nodes[id];
+        for (uint32_t i = 0; n->op != OP_NONE && i < n->nin; i++) {
+            if (n->in[i] != v)
+                continue;
+            const Conv2dAttrs *a = &n->attrs.conv;
+            const Shape *w = n->op == OP_CONV2D ? &g->vals[n->in[1]].shape : NULL;
+            if (!w || i != 0 || w->d[2] != 1 || w->d[3] != 1 || a->groups != 1 ||
+                (a->stride[0] == 1 && a->stride[1] == 1) || a->pad[0] || a->pad[1] ||
+                a->pad[2] || a->pad[3] || a->pre != ACT_NONE)
+                return false;
+            readers++;
+        }
+    }
+    return readers > 0;
+}
+
+static void find_slots(Planner *p, unsigned flags)
 {
     const Graph *g = p->g;
     bool *is_output = calloc(g->nval, sizeof *is_output);
-    NASC_ASSERT(is_output);
+    bool *view = calloc(g->nval, sizeof *view); /* crop views (PLAN_CROP_VIEW) */
+    NASC_ASSERT(is_output && view);
     for (uint32_t i = 0; i < g->noutput; i++)
         is_output[g->outputs[i]] = true;
+    for (NodeId n = 1; n < g->nnode && (flags & PLAN_CROP_VIEW); n++)
+        if (g->nodes[n].op == OP_CROP)
+            view[g->nodes[n].out] = plan_crop_is_view(g, g->nodes[n].out);
     for (NodeId n = 1; n < g->nnode; n++) {
         const Node *node = &g->nodes[n];
         if (node->op == OP_NONE)
             continue;
-        for (uint32_t i = 0; i < node->nin; i++)
-            p->last[node->in[i]] = n;
-        if (node->op == OP_PARAM || is_output[node->out] ||
+        for (uint32_t i = 0; i < node->nin; i++) {
+            ValueId v = node->in[i];
+            p->last[v] = n;
+            if (view[v]) /* read in place: the crop's input */
+                p->last[g->nodes[g->vals[v].producer].in[0]] = n;
+        }
+        if (node->op == OP_PARAM || is_output[node->out] || view[node->out] ||
             (g->vals[node->out].flags & VAL_INPUT))
             continue;
         p->slot[node->out] = true;
@@ -116,6 +157,7 @@ static void find_slots(Planner *p)
         if (p->slot[v] && p->last[v] < p->first[v])
             p->last[v] = p->first[v]; /* unread: dies right after its producer */
     free(is_output);
+    free(view);
 }
 
 static ValueId root_of(const Planner *p, ValueId v)
@@ -494,7 +536,7 @@ void plan_memory_scratch(const Graph *g, unsigned flags, const int64_t *scratch,
                  calloc(nv, sizeof *p.rel), calloc(nv, sizeof *p.end)};
     NASC_ASSERT(p.first && p.last && p.slot && p.holder && p.rel && p.end);
     memset(plan, 0, sizeof *plan);
-    find_slots(&p);
+    find_slots(&p, flags);
     /* Concats first: an in-place merge must know which values they hold. */
     for (NodeId n = 1; n < g->nnode && (flags & PLAN_CONCAT); n++)
         if (g->nodes[n].op == OP_CONCAT)

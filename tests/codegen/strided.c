@@ -12,8 +12,11 @@
  * 12, 24 and 36 output channels (nasc_rt_pw_s2g on AVX-512 hosts: inputs
  * gathered into col, the pointwise tiles) on 8x8 (two blocks), 8x7 (a last
  * block moved back; one with addend and relu), 7x7, 6x6 (a last block of
- * 16) and 6x5 (30 < 32 positions: nasc_rt_pw_strided). Outputs resized to
- * 8x8 and concatenated.
+ * 16) and 6x5 (30 < 32 positions: nasc_rt_pw_strided). The crops of x (and
+ * one of a 40-channel map in the workspace) read only by these convs are not
+ * copied: the convs read their input at the crop's offset (negative pads in
+ * nasc_rt_conv_p); a crop also read by a resize is copied. Outputs resized
+ * to 8x8 and concatenated.
  *
  * "linear32": global pooling, then linear layers 37 -> 300 (twice four
  * blocks of 32 outputs at once, then one block and one of 12) -> 140 (four
@@ -90,10 +93,14 @@ Graph *build_strided(Arena *ar)
     ValueId v4 = pw(g, cropped(g, x, 4, 3), "g12b", 12, 2, 2, true, 0, 0); /* 6x6: 32 + 16 */
     ValueId v5 = pw(g, x, "g12c", 12, 3, 3, true, 0, 0);                /* 6x5: 30 < 32 */
     ValueId v6 = pw(g, x15, "g12r", 12, 2, 2, true, v2, ACT_RELU);      /* addend, relu */
+    ValueId v7 = pw(g, w40, "g12w", 12, 2, 2, true, 0, 0);              /* from the workspace */
+    /* a crop also resized is copied; the crops above, read by strided 1x1
+     * convs alone, are read in place at negative pads (crop_folds) */
+    ValueId x11 = cropped(g, w40, 1, 1), v8 = pw(g, x11, "g12k", 12, 2, 2, false, 0, 0);
     ValueId cat[] = {a,          resized(g, b), resized(g, c), d, resized(g, e),
                      resized(g, f), resized(g, h), k,          resized(g, t), resized(g, u),
                      v,          resized(g, v2), resized(g, v3), resized(g, v4),
-                     resized(g, v5), resized(g, v6)};
+                     resized(g, v5), resized(g, v6), v7, resized(g, x11), resized(g, v8)};
     ir_graph_add_output(g, cgtest_node(g, OP_CONCAT, NULL, cat, sizeof cat / sizeof cat[0]));
     return g;
 }
@@ -110,6 +117,11 @@ void text_strided(const Graph *g, const char *text, int *failures)
     if (!strstr(text, "nasc_rt_pw_strided(input") || !strstr(text, "nasc_rt_pw_strided((ws") ||
         !strstr(text, "nasc_rt_epilogue(")) {
         fprintf(stderr, "strided: a call of nasc_rt_pw_strided or the epilogue is missing\n");
+        (*failures)++;
+    }
+    if (!strstr(text, "not copied: its readers read input in place") ||
+        !strstr(text, "nasc_rt_crop((ws")) {
+        fprintf(stderr, "strided: no crop read in place, or none copied\n");
         (*failures)++;
     }
     if (strstr(text, "nasc_rt_conv2d(") || strstr(text, "nasc_rt_dconv_s")) {

@@ -52,19 +52,29 @@ static int64_t bytes_of(const Graph *g, ValueId v)
 
 /* Live intervals recomputed here: [producer, last reader]; graph outputs and
  * unread values as their producers leave them. */
-static void liveness(const Graph *g, uint32_t *first, uint32_t *last)
+/* The value whose bytes a read of x reads: a crop view's input (PLAN_CROP_VIEW
+ * in flags), else x. */
+static ValueId bytes_read(const Graph *g, unsigned flags, ValueId x)
+{
+    if ((flags & PLAN_CROP_VIEW) && plan_crop_is_view(g, x))
+        return g->nodes[g->vals[x].producer].in[0];
+    return x;
+}
+
+static void liveness(const Graph *g, unsigned flags, uint32_t *first, uint32_t *last)
 {
     for (NodeId n = 1; n < g->nnode; n++) {
         first[g->nodes[n].out] = last[g->nodes[n].out] = n;
         for (uint32_t i = 0; i < g->nodes[n].nin; i++)
-            last[g->nodes[n].in[i]] = n;
+            last[g->nodes[n].in[i]] = last[bytes_read(g, flags, g->nodes[n].in[i])] = n;
     }
 }
 
-static bool needs_slot(const Graph *g, ValueId v, const bool *is_out)
+static bool needs_slot(const Graph *g, unsigned flags, ValueId v, const bool *is_out)
 {
     const Value *val = &g->vals[v];
-    return val->producer && g->nodes[val->producer].op != OP_PARAM && !is_out[v];
+    return val->producer && g->nodes[val->producer].op != OP_PARAM && !is_out[v] &&
+           bytes_read(g, flags, v) == v;
 }
 
 static bool *outputs_of(const Graph *g)
@@ -82,9 +92,9 @@ static int64_t check_plan(const Graph *g, const char *what)
     uint32_t *first = calloc(g->nval, sizeof *first), *last = calloc(g->nval, sizeof *last);
     bool *is_out = outputs_of(g);
     int64_t total = plan_memory(g, off);
-    liveness(g, first, last);
+    liveness(g, 0, first, last);
     for (ValueId v = 1; v < g->nval; v++) {
-        CHECKF(needs_slot(g, v, is_out) == (off[v] >= 0), "%s: value %u offset %lld", what, v,
+        CHECKF(needs_slot(g, 0, v, is_out) == (off[v] >= 0), "%s: value %u offset %lld", what, v,
                (long long)off[v]);
         if (off[v] < 0)
             continue;
@@ -140,11 +150,12 @@ static bool disjoint(const Graph *g, const MemPlan *p, ValueId a, ValueId b)
 
 /* Element k of the result of a non-concat node n overwrites nothing n reads:
  * an output overlaps an operand only exactly, and only when elementwise. */
-static void check_write(const Graph *g, const MemPlan *p, const Node *n, const char *what)
+static void check_write(const Graph *g, unsigned flags, const MemPlan *p, const Node *n,
+                        const char *what)
 {
     ValueId y = n->out;
     for (uint32_t i = 0; i < n->nin; i++) {
-        ValueId x = n->in[i];
+        ValueId x = bytes_read(g, flags, n->in[i]);
         if (p->offset[x] < 0)
             continue;
         bool exact = p->offset[x] == p->offset[y] && bytes_of(g, x) == bytes_of(g, y);
@@ -193,7 +204,7 @@ static void run_concat(const Graph *g, const MemPlan *p, uint64_t *ws, const Nod
 }
 
 /* Runs g's memory traffic under the plan p; see the file comment. */
-static void simulate(const Graph *g, const MemPlan *p, const char *what)
+static void simulate(const Graph *g, unsigned flags, const MemPlan *p, const char *what)
 {
     uint64_t *ws = calloc((size_t)p->bytes / 4 + 1, sizeof *ws);
     int before = failures;
@@ -202,8 +213,8 @@ static void simulate(const Graph *g, const MemPlan *p, const char *what)
         if (n->op == OP_NONE || n->op == OP_PARAM)
             continue;
         for (uint32_t i = 0; i < n->nin; i++)
-            CHECKF(intact(g, p, ws, n->in[i]), "%s: node %u reads operand %u overwritten",
-                   what, id, n->in[i]);
+            CHECKF(intact(g, p, ws, bytes_read(g, flags, n->in[i])),
+                   "%s: node %u reads operand %u overwritten", what, id, n->in[i]);
         ValueId y = n->out;
         if (p->offset[y] < 0)
             continue;
@@ -211,7 +222,7 @@ static void simulate(const Graph *g, const MemPlan *p, const char *what)
             run_concat(g, p, ws, n, what);
             continue;
         }
-        check_write(g, p, n, what);
+        check_write(g, flags, p, n, what);
         for (int64_t k = 0; k < bytes_of(g, y) / 4; k++)
             ws[p->offset[y] / 4 + k] = elem_id(g, y, k);
     }
@@ -226,11 +237,11 @@ static int cmp_i64(const void *a, const void *b)
 
 /* Max over nodes of the bytes the plan keeps live there (a union of ranges);
  * *nlive gets the most values live at one node. */
-static int64_t measured_peak(const Graph *g, const MemPlan *p, uint32_t *nlive)
+static int64_t measured_peak(const Graph *g, unsigned flags, const MemPlan *p, uint32_t *nlive)
 {
     uint32_t *first = calloc(g->nval, sizeof *first), *last = calloc(g->nval, sizeof *last);
     int64_t *r = malloc(2 * g->nval * sizeof *r), max = 0;
-    liveness(g, first, last);
+    liveness(g, flags, first, last);
     *nlive = 0;
     for (NodeId t = 1; t < g->nnode; t++) {
         uint32_t k = 0;
@@ -265,8 +276,8 @@ static MemPlan check_full(const Graph *g, unsigned flags, Arena *a, const char *
     plan_memory_full(g, flags, a, &p);
     bool *is_out = outputs_of(g);
     for (ValueId v = 1; v < g->nval; v++) {
-        CHECKF(needs_slot(g, v, is_out) == (p.offset[v] >= 0), "%s: value %u offset %lld", what,
-               v, (long long)p.offset[v]);
+        CHECKF(needs_slot(g, flags, v, is_out) == (p.offset[v] >= 0),
+               "%s: value %u offset %lld", what, v, (long long)p.offset[v]);
         CHECKF(p.offset[v] < 0 || (p.offset[v] + bytes_of(g, v) <= p.bytes &&
                                    (p.holder[v] || p.offset[v] % 64 == 0)),
                "%s: value %u at %lld (+%lld) outside %lld bytes or a misaligned slot", what, v,
@@ -274,9 +285,9 @@ static MemPlan check_full(const Graph *g, unsigned flags, Arena *a, const char *
     }
     free(is_out);
     if (sim)
-        simulate(g, &p, what);
+        simulate(g, flags, &p, what);
     uint32_t nlive;
-    int64_t peak = measured_peak(g, &p, &nlive);
+    int64_t peak = measured_peak(g, flags, &p, &nlive);
     CHECKF(peak <= p.lower_bound && p.lower_bound <= peak + 64 * (int64_t)nlive &&
                p.lower_bound <= p.bytes,
            "%s: measured peak %lld, lower bound %lld, workspace %lld", what, (long long)peak,
@@ -296,7 +307,7 @@ static MemPlan check_scratch(const Graph *g, unsigned flags, const int64_t *scra
     MemPlan p;
     plan_memory_scratch(g, flags, scratch, a, &p);
     uint32_t *first = calloc(g->nval, sizeof *first), *last = calloc(g->nval, sizeof *last);
-    liveness(g, first, last);
+    liveness(g, flags, first, last);
     for (NodeId n = 1; n < g->nnode; n++) {
         int64_t at = p.scratch_offset[n], size = scratch[n];
         CHECKF((size > 0) == (at >= 0), "%s: node %u scratch %lld at %lld", what, n,
@@ -320,6 +331,56 @@ static MemPlan check_scratch(const Graph *g, unsigned flags, const int64_t *scra
 }
 
 /* ---- hand-made graphs ---- */
+
+static ValueId conv1x1(Graph *g, ValueId x, int stride, const char *name)
+{
+    Attrs at = {.conv = {{stride, stride}, {0, 0, 0, 0}, {1, 1}, 1}};
+    int64_t c = g->vals[x].shape.d[1];
+    ValueId in[2] = {x, ir_graph_add_param(g, shape4(c, c, 1, 1), name, (Loc){0})};
+    return add_node(g, OP_CONV2D, in, 2, &at);
+}
+
+/* FactorizedReduce's shape: a = relu(x), y = concat(conv_s2(a), conv_s2(crop(a))),
+ * with a 1 KiB value made between the two convs that does not read a. The
+ * crop is a view under PLAN_CROP_VIEW (no bytes), and a must then live until
+ * the second conv, which reads it in place: otherwise the 1 KiB value could
+ * take a's bytes (the simulation checks a is intact there). A crop that is
+ * also read by a relu, read by a stride-1 conv, or a graph output, is none. */
+static void test_crop_view(void)
+{
+    Arena ar;
+    arena_init(&ar);
+    Graph *g = ir_graph_new(&ar, "crop view");
+    ValueId x = ir_graph_add_input(g, shape4(1, 4, 8, 8), "x");
+    ValueId a = add_node(g, OP_RELU, &x, 1, NULL);
+    Attrs crop = {.crop = {1, 1}};
+    ValueId c = add_node(g, OP_CROP, &a, 1, &crop);
+    ValueId y1 = conv1x1(g, a, 2, "w1");
+    ValueId four[4] = {y1, y1, y1, y1};
+    ValueId t = add_node(g, OP_CONCAT, four, 4, NULL); /* [1,16,4,4]: 1 KiB */
+    ValueId out[2] = {t, conv1x1(g, c, 2, "w2")};
+    ir_graph_add_output(g, add_node(g, OP_CONCAT, out, 2, NULL));
+    CHECKF(plan_crop_is_view(g, c), "crop view: the crop is no view");
+    MemPlan p = check_full(g, PLAN_DEFAULT, &ar, "crop view", true);
+    CHECKF(p.offset[c] < 0, "crop view: the view has bytes at %lld", (long long)p.offset[c]);
+    p = check_full(g, PLAN_CONCAT | PLAN_INPLACE, &ar, "crop copied", true);
+    CHECKF(p.offset[c] >= 0, "crop copied: the crop has no bytes");
+
+    Graph *h = ir_graph_new(&ar, "crop views not");
+    x = ir_graph_add_input(h, shape4(1, 4, 8, 8), "x");
+    ValueId cs[3];
+    for (int i = 0; i < 3; i++)
+        cs[i] = add_node(h, OP_CROP, &x, 1, &crop);
+    ValueId outs[3] = {conv1x1(h, cs[0], 2, "w0"), conv1x1(h, cs[1], 1, "w1"), cs[2]};
+    outs[0] = add_node(h, OP_RELU, &cs[0], 1, NULL); /* cs[0]: a relu reads it too */
+    ir_graph_add_output(h, outs[0]);
+    ir_graph_add_output(h, outs[1]); /* cs[1]: read by a stride-1 conv */
+    ir_graph_add_output(h, outs[2]); /* cs[2]: a graph output */
+    for (int i = 0; i < 3; i++)
+        CHECKF(!plan_crop_is_view(h, cs[i]), "crop views not: crop %d is a view", i);
+    check_full(h, PLAN_DEFAULT, &ar, "crop views not", true);
+    arena_free_all(&ar);
+}
 
 /* x -> relu -> relu ... -> output: ping-pong between two slots, or one in place. */
 static void test_chain(void)
@@ -552,6 +613,7 @@ static void test_published(const char *dir)
 int main(int argc, char **argv)
 {
     test_chain();
+    test_crop_view();
     test_cell();
     test_trivial();
     for (int seed = 0; seed < 100; seed++)

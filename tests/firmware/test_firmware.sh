@@ -132,19 +132,19 @@ expect_budget() {
 
 case_budget() {
   local ws
-  expect_budget ram "error: .*327808-byte workspace, more than the RAM budget of 102400 \
-bytes; .*largest: [^ ]* f32\[1,32,32,32\] \(131072 B\)" -- "${DARTS[@]}" --max-ram 100k
+  expect_budget ram "error: .*294912-byte workspace, more than the RAM budget of 102400 \
+bytes; .*largest: [^ ]* f32\[1,24,32,32\] \(98304 B\)" -- "${DARTS[@]}" --max-ram 100k
   expect_budget flash "error: .*144680 bytes of weights in 127 arrays, more than the flash \
 budget of 65536 bytes; the largest: cells\.4\.preprocess1\.op\.1\.weight\+bn f32\[32,128,1,1\] \
 \(16384 B\)" -- "${DARTS[@]}" --max-flash 64k
   expect_budget adl-ram "RAM budget of 4096 bytes; at its peak .*largest: " -- "${ADL[@]}" \
     --max-ram=4096
   mkdir -p "$T/fit"
-  "$NASC" compile "${DARTS[@]}" --max-ram 327808 --max-flash 144680 -o "$T/fit/net.c" &&
-    ws=$(sed -n 's/^#define NET_WORKSPACE_BYTES //p' "$T/fit/net.h") && [ "$ws" = 327808 ] &&
-    ok "budget: exactly the need (327808 / 144680 bytes) passes" ||
+  "$NASC" compile "${DARTS[@]}" --max-ram 294912 --max-flash 144680 -o "$T/fit/net.c" &&
+    ws=$(sed -n 's/^#define NET_WORKSPACE_BYTES //p' "$T/fit/net.h") && [ "$ws" = 294912 ] &&
+    ok "budget: exactly the need (294912 / 144680 bytes) passes" ||
     bad "budget: a budget equal to the need was refused"
-  "$NASC" compile "${DARTS[@]}" --max-ram 327807 -o "$T/fit/x.c" 2>/dev/null &&
+  "$NASC" compile "${DARTS[@]}" --max-ram 294911 -o "$T/fit/x.c" 2>/dev/null &&
     bad "budget: one byte short was accepted" || ok "budget: one byte short is refused"
   "$NASC" compile "${DARTS[@]}" --max-ram 12x -o "$T/fit/y.c" 2>"$T/err"
   [ $? -eq 2 ] && grep -q "expects a byte count" "$T/err" && ok "budget: --max-ram 12x is usage" ||
