@@ -196,13 +196,6 @@ static int pw_form_index(const Node *n)
     return (a->pre != ACT_NONE) * 4 + (ir_conv_addend(n) != 0) * 2 + (a->act == ACT_RELU);
 }
 
-/* conv2d: a pointwise, dense or depthwise kernel when the geometry allows, else
- * the generic one. x [N,C,H,W], w [OC,C/g,KH,KW], optional b [OC], fused
- * pre / addend / act (ir.h Conv2dAttrs). The pointwise and generic kernels
- * apply the fusions themselves (a "_pre" text for pre=relu); the depthwise
- * and dense kernels have no prologue, so a pre=relu conv goes to the
- * generic kernel, and get the epilogue as a nasc_rt_epilogue pass over
- * their output right after the call. */
 /* The params of conv n reading x with top and left pads pt, pl (its own x
  * and pads, or a folded crop's input: crop_folds). */
 static void conv_params_on(CgCtx *c, const Node *n, ValueId x, int pt, int pl)
@@ -239,6 +232,13 @@ static bool crop_folds(CgCtx *c, ValueId v)
     return plan_crop_is_view(c->g, v);
 }
 
+/* conv2d: a pointwise, dense or depthwise kernel when the geometry allows, else
+ * the generic one. x [N,C,H,W], w [OC,C/g,KH,KW], optional b [OC], fused
+ * pre / addend / act (ir.h Conv2dAttrs). The pointwise and generic kernels
+ * apply the fusions themselves (a "_pre" text for pre=relu); the depthwise
+ * and dense kernels have no prologue, so a pre=relu conv goes to the
+ * generic kernel, and get the epilogue as a nasc_rt_epilogue pass over
+ * their output right after the call. */
 static bool emitc_conv2d(CgCtx *c, const Node *n)
 {
     if (cg_wino_chosen(c, n))
@@ -246,8 +246,9 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
     if (dense_packed(c, n))
         return cg_emit_pack(c, n); /* emit_c_pack.c */
     const Conv2dAttrs *a = &n->attrs.conv;
+    int form = pw_form_index(n);
     if (pointwise_unit(c, n) && cg_pwp_takes(c, n)) /* emit_c_pwp.c */
-        return cg_emit_pwp(c, n, pw_form_index(n), pw_form[pw_form_index(n)]);
+        return cg_emit_pwp(c, n, form, pw_form[form]);
     ValueId x = n->in[0], w = n->in[1], y = n->out, b = ir_conv_bias(n), r = ir_conv_addend(n);
     const Node *crop = crop_folds(c, x) ? &c->g->nodes[c->g->vals[x].producer] : NULL;
     if (crop)
@@ -258,7 +259,6 @@ static bool emitc_conv2d(CgCtx *c, const Node *n)
     int relu = a->act == ACT_RELU;
     long long ch = dim(c, x, 1), oc = dim(c, y, 1);
     if (pointwise_unit(c, n)) {
-        int form = pw_form_index(n);
         cg_use_kernel(c, (CgKernel)(CK_CONV2D_1X1 + form));
         cg_buf_printf(&c->body, "    nasc_rt_conv2d_1x1%s(%s, %s, %s, %s%s%s, %lld, %lld, %lld, "
                       "%lld);\n", pw_form[form], xs, wv, bs, r ? rs : "", r ? ", " : "", ys,

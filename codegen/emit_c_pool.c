@@ -137,13 +137,16 @@ const char cg_k_avg_at[] =
  * row and left column (a quarter of DARTS ImageNet's 14x14 and 7x7 outputs)
  * through a per-output helper with bounds tests: 96 planes 28x28 -> 14x14,
  * hot, 68 -> 28 us; 192 planes 14x14 -> 7x7, 62 -> 24 us (gcc -O3). */
+#define K_MAX3_STR(n) #n
+#define K_MAX3_XSTR(n) K_MAX3_STR(n)
+#define K_MAX3_ROW K_MAX3_XSTR(CG_MAXPOOL3_ROW)
 #define K_MAX3(S)                                                                           \
-    "/* max pooling 3x3, stride " #S ", pads <= 1, w <= 510 (v: 2 KiB). */\n"                 \
+    "/* max pooling 3x3, stride " #S ", pads <= 1, w + 2 <= " K_MAX3_ROW ". */\n"            \
     "static void nasc_rt_maxpool3s" #S "(const float *restrict x, float *restrict y,\n"        \
     "        const nasc_rt_pool_p *p)\n"                                                      \
     "{\n"                                                                                     \
     "    int h = p->h, wd = p->w, oh = p->oh, ow = p->ow;\n"                                  \
-    "    float v[512]; /* v[1 + i]: column i's max; v[0], v[wd + 1] clamped */\n"    \
+    "    float v[" K_MAX3_ROW "]; /* v[1 + i]: column i's max; v[0], v[wd + 1] clamped */\n" \
     "    for (int nc = 0; nc < p->nc; nc++) {\n"                                              \
     "        const float *restrict xc = x + nc * h * wd;\n"                                   \
     "        float *restrict yc = y + nc * oh * ow;\n"                                        \

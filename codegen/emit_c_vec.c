@@ -44,7 +44,7 @@ const char cg_k_vec[] =
     "#define NASC_RT_PREFETCH(p) __builtin_prefetch((p), 0, 2)\n"
     "/* Functions in 64-byte vectors: clang otherwise splits them into 32-byte\n"
     " * halves where it prefers 256-bit vectors (-march=native on AVX-512 CPUs),\n"
-    " * which spills the tiles' accumulators (DARTS ImageNet 20 ms -> 8.5 ms);\n"
+    " * which spills the tiles' accumulators (DARTS ImageNet 20 ms -> 8.7 ms);\n"
     " * gcc takes the pragma at the top of the file. */\n"
     "#ifdef __clang__\n"
     "#define NASC_RT_W512 __attribute__((min_vector_width(512)))\n"
@@ -228,8 +228,8 @@ const char cg_k_pwp_tile12_17[] =
  *
  * Why: the kernels before these staged each plane zero-padded into a
  * stack buffer, row by row. gcc made every row copy a memcpy call: ~180 000
- * calls per DARTS ImageNet inference, 5.8 % of it in memcpy beside 11 % in
- * the kernels. These read each input row once, straight from x, as NCH
+ * calls per DARTS ImageNet inference (rows counted), 5.8 % of its time in
+ * memcpy beside 11 % in the kernels (perf). These read each input row once, straight from x, as NCH
  * vectors v<k> of L lanes (the last one ANDed with a mask of the lanes
  * inside the row), and make the column shifts -D and +D (lf<k>, rt<k>) with
  * two-input shuffles against a zero vector, so the left and right padding
@@ -237,7 +237,8 @@ const char cg_k_pwp_tile12_17[] =
  * accumulators of output rows r + D (ky 0, started from the bias), r (ky 1)
  * and r - D (ky 2, then stored): a<j>_<k> holds output row r - D + j, and
  * the 2D + 1 rows rotate by assignment. They are named variables, not an
- * array: gcc kept an array of them on the stack (16x2: 23 cycles a row).
+ * array: gcc kept an array of them on the stack (perf: the 2x16 kernel took
+ * 5.1 % of the net with the array, 3.3 % with named variables).
  * DARTS ImageNet, gcc 12 -O3 -march=native: 8.98 -> 8.60 ms per inference.
  *
  * Each output is bias + the 9 taps in (ky, kx) order, as the portable

@@ -139,8 +139,10 @@ extern const char cg_k_pk_common[], cg_k_pconv_s1[], cg_k_pconv_s2[], cg_k_linea
 /* Texts of the pooling kernels (emit_c_pool.c). */
 extern const char cg_k_maxpool2d[], cg_k_avgpool2d[], cg_k_avg_at[],
     cg_k_maxpool3s1[], cg_k_maxpool3s2[], cg_k_avgpool3s1[], cg_k_avgpool3s2[], cg_k_gavgpool[];
-/* Widest row nasc_rt_maxpool3s1/s2 take (their stack row holds w + 2). */
-enum { CG_MAXPOOL3_W = 510 };
+/* Floats in nasc_rt_maxpool3s1/s2's stack row, which holds a row of w + 2:
+ * the widest row they take is CG_MAXPOOL3_W. A literal, pasted into their text. */
+#define CG_MAXPOOL3_ROW 512
+enum { CG_MAXPOOL3_W = CG_MAXPOOL3_ROW - 2 };
 /* Texts of the packed pointwise kernels: tiles (emit_c_vec.c), block and
  * forms (emit_c_pwp.c), in CK_PWP_TILE12 .. CK_CONV2D_1X1P_PRE_ADD_RELU order. */
 extern const char cg_k_pwp_tile12[], cg_k_pwp_tile12_17[], cg_k_pwp_block[];

@@ -93,8 +93,6 @@ static int64_t round_up(int64_t bytes)
     return (bytes + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
 }
 
-/* Values with a workspace slot: results of live, non-param nodes that are
- * not graph outputs (those are written straight into the caller's buffer). */
 static bool is_graph_output(const Graph *g, ValueId v)
 {
     for (uint32_t i = 0; i < g->noutput; i++)
@@ -126,6 +124,9 @@ bool plan_crop_is_view(const Graph *g, ValueId v)
     return readers > 0;
 }
 
+/* Values with a workspace slot: results of live, non-param nodes that are
+ * not graph outputs (those are written straight into the caller's buffer)
+ * nor crop views (PLAN_CROP_VIEW in flags). */
 static void find_slots(Planner *p, unsigned flags)
 {
     const Graph *g = p->g;
